@@ -1,0 +1,39 @@
+// The engine's typed errors. Each names one POSIX condition; mount/errno.ts maps them to errno in
+// exactly one place, and the CLI prints their messages. Messages say what failed, with path or key.
+
+export type ErrorCode =
+  | 'ENOENT' | 'EEXIST' | 'ENOTEMPTY' | 'EISDIR' | 'ENOTDIR' | 'ENAMETOOLONG' | 'EINVAL'
+  | 'EPERM' | 'EACCES' | 'ELOOP' | 'EROFS' | 'EIO' | 'ENOSPC' | 'ENODATA' | 'ERANGE'
+  | 'EBADF' | 'EXDEV' | 'EMLINK' | 'EFBIG' | 'EBUSY' | 'ENOTSUP';
+
+export class StrataError extends Error {
+  constructor(readonly code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = code;
+  }
+}
+
+const make = (code: ErrorCode) => (message: string, cause?: unknown) =>
+  new StrataError(code, message, cause === undefined ? undefined : { cause });
+
+export const NotFound = make('ENOENT');
+export const Exists = make('EEXIST');
+export const NotEmpty = make('ENOTEMPTY');
+export const IsDirectory = make('EISDIR');
+export const NotDirectory = make('ENOTDIR');
+export const NameTooLong = make('ENAMETOOLONG');
+export const Invalid = make('EINVAL');
+export const NotPermitted = make('EPERM');
+export const AccessDenied = make('EACCES');
+export const TooManyLinks = make('EMLINK');
+export const ReadOnly = make('EROFS');
+export const IOError = make('EIO');
+export const NoSpace = make('ENOSPC');
+export const NoAttribute = make('ENODATA');
+export const RangeError_ = make('ERANGE');
+export const BadHandle = make('EBADF');
+export const NotSupported = make('ENOTSUP');
+
+export function isStrataError(err: unknown, code?: ErrorCode): err is StrataError {
+  return err instanceof StrataError && (code === undefined || err.code === code);
+}

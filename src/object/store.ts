@@ -1,0 +1,31 @@
+// The object store boundary: immutable objects addressed by key. Every backend (file, s3) implements
+// exactly this; the engine never knows which one it talks to. Keys come from layout/keys.ts only.
+
+export interface ObjectInfo {
+  key: string;
+  sizeBytes: number;
+}
+
+export interface ByteRange {
+  /** first byte, inclusive */
+  offset: number;
+  /** number of bytes */
+  length: number;
+}
+
+export interface ObjectStore {
+  /** A short human name for logs and `strata status`, for example `file:/home/u/.strata/default/objects`. */
+  readonly description: string;
+  /** Writes a whole object. A key is written once; the write is atomic (readers see all or nothing). */
+  put(key: string, body: Uint8Array): Promise<void>;
+  /** Reads the whole object, or `range` of it. Throws StrataError ENOENT naming the key when absent. */
+  get(key: string, range?: ByteRange): Promise<Buffer>;
+  /** Size of the object, or null when it does not exist. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Deletes the objects; keys that do not exist are not an error. */
+  delete(keys: string[]): Promise<void>;
+  /** Every object whose key starts with `prefix`, in key order. */
+  list(prefix: string): AsyncIterable<ObjectInfo>;
+  /** Releases connections and handles. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,500 @@
+// The namespace: inodes and directory entries, and every POSIX metadata operation on them as one
+// atomic commit. Mutations run under one mutex against write-through caches of inodes and dentries,
+// so lookups and getattr are served from memory and stay coherent with what was committed.
+
+import { LRUCache } from 'lru-cache';
+import {
+  Exists, Invalid, IsDirectory, NameTooLong, NoAttribute, NotDirectory, NotEmpty, NotFound, NotPermitted,
+  ReadOnly, StrataError,
+} from '../errors.js';
+import { retireBody } from './body-records.js';
+import { keys, parseKey } from './keys.js';
+import type { MetaKV } from './kv.js';
+import { Mutex } from './mutex.js';
+import {
+  decode, fileTypeOf, PERMISSION_BITS, ROOT_INO, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID,
+  S_IXGRP, type Dentry, type FileType, type Inode,
+} from './records.js';
+import { dentryCacheKey, Txn } from './txn.js';
+
+export const NAME_MAX_BYTES = 255;
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
+const XATTR_VALUE_MAX_BYTES = 64 * 1024;
+const DIRECTORY_SIZE_BYTES = 4096;
+
+export interface Caller {
+  uid: number;
+  gid: number;
+}
+
+export interface DirEntry {
+  name: string;
+  ino: number;
+  type: FileType;
+}
+
+export interface AttrChanges {
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  sizeBytes?: number;
+  atimeMs?: number;
+  mtimeMs?: number;
+  ctimeMs?: number;
+}
+
+/** How the namespace asks the file layer about open files (unlinked-but-open files live on). */
+export interface OpenFileOracle {
+  isOpen(ino: number): boolean;
+}
+
+export function validateName(name: string): void {
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw Invalid(`invalid file name ${JSON.stringify(name)}`);
+  }
+  if (Buffer.byteLength(name) > NAME_MAX_BYTES) throw NameTooLong(`name is ${Buffer.byteLength(name)} bytes, the limit is ${NAME_MAX_BYTES}: ${name.slice(0, 40)}...`);
+}
+
+export function splitPath(path: string): string[] {
+  return path.split('/').filter((part) => part !== '' && part !== '.');
+}
+
+export class Namespace {
+  private readonly lock = new Mutex();
+  private readonly inodeCache = new LRUCache<number, Inode>({ max: 200_000 });
+  private readonly dentryCache = new LRUCache<string, Dentry | false>({ max: 400_000 });
+
+  constructor(
+    readonly kv: MetaKV,
+    private readonly openFiles: OpenFileOracle,
+    private readonly readOnly = false,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Creates the root directory of a new volume. */
+  async initRoot(owner: Caller): Promise<void> {
+    if (await this.kv.get(keys.inode(ROOT_INO))) return;
+    const now = this.clock();
+    const txn = new Txn();
+    txn.putInode({ ino: ROOT_INO, mode: S_IFDIR | 0o755, uid: owner.uid, gid: owner.gid, nlink: 2, sizeBytes: DIRECTORY_SIZE_BYTES, atimeMs: now, mtimeMs: now, ctimeMs: now, birthtimeMs: now, generation: 0, parent: ROOT_INO });
+    txn.put(keys.counter('inode'), { next: ROOT_INO + 1 });
+    await this.commit(txn);
+  }
+
+  /** Serializes a mutation with every other; the work builds and commits its own Txn. */
+  mutate<T>(work: () => Promise<T>): Promise<T> {
+    if (this.readOnly) return Promise.reject(ReadOnly('the volume is mounted read-only'));
+    return this.lock.run(work);
+  }
+
+  async commit(txn: Txn, sync = false): Promise<number> {
+    const version = await this.kv.commit(txn.mutations, { sync });
+    for (const [ino, inode] of txn.inodes) {
+      if (inode) this.inodeCache.set(ino, inode);
+      else this.inodeCache.delete(ino);
+    }
+    for (const [cacheKey, { dentry }] of txn.dentries) this.dentryCache.set(cacheKey, dentry ?? false);
+    return version;
+  }
+
+  // ---- reads -------------------------------------------------------------------------------
+
+  async getattr(ino: number, atVersion?: number): Promise<Inode> {
+    if (atVersion === undefined) {
+      const cached = this.inodeCache.get(ino);
+      if (cached) return cached;
+    }
+    const value = await this.kv.get(keys.inode(ino), atVersion);
+    if (!value) throw NotFound(`no inode ${ino}`);
+    const inode = decode<Inode>(value);
+    if (atVersion === undefined) this.inodeCache.set(ino, inode);
+    return inode;
+  }
+
+  async lookup(parent: number, name: string, atVersion?: number): Promise<Dentry> {
+    if (Buffer.byteLength(name) > NAME_MAX_BYTES) throw NameTooLong(`name is longer than ${NAME_MAX_BYTES} bytes: ${name.slice(0, 40)}...`);
+    const found = await this.findDentry(parent, name, atVersion);
+    if (!found) throw NotFound(`${name} not found in directory ${parent}`);
+    return found;
+  }
+
+  private async findDentry(parent: number, name: string, atVersion?: number): Promise<Dentry | undefined> {
+    const cacheKey = dentryCacheKey(parent, name);
+    if (atVersion === undefined) {
+      const cached = this.dentryCache.get(cacheKey);
+      if (cached !== undefined) return cached || undefined;
+    }
+    const value = await this.kv.get(keys.dentry(parent, name), atVersion);
+    const dentry = value ? decode<Dentry>(value) : undefined;
+    if (atVersion === undefined) this.dentryCache.set(cacheKey, dentry ?? false);
+    return dentry;
+  }
+
+  /** Resolves an absolute path inside the volume to its inode. */
+  async resolve(path: string, atVersion?: number): Promise<Inode> {
+    let inode = await this.getattr(ROOT_INO, atVersion);
+    for (const part of splitPath(path)) {
+      if (part === '..') {
+        inode = await this.getattr(inode.parent ?? ROOT_INO, atVersion);
+        continue;
+      }
+      if ((inode.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`${path}: a component is not a directory`);
+      const dentry = await this.lookup(inode.ino, part, atVersion).catch((err: unknown) => {
+        if (err instanceof StrataError && err.code === 'ENOENT') throw NotFound(`${path}: no such file or directory`);
+        throw err;
+      });
+      inode = await this.getattr(dentry.ino, atVersion);
+    }
+    return inode;
+  }
+
+  /** The directory inode and final name of a path that is about to be created or removed. */
+  async resolveParent(path: string, atVersion?: number): Promise<{ parent: Inode; name: string }> {
+    const parts = splitPath(path);
+    const name = parts.pop();
+    if (name === undefined) throw Exists(`${path} is the volume root`);
+    const parent = await this.resolve(parts.join('/'), atVersion);
+    if ((parent.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`${path}: a component is not a directory`);
+    return { parent, name };
+  }
+
+  /** A page of a directory's entries in name order, starting after `after`. */
+  async readdir(ino: number, options: { after?: string; limit?: number; atVersion?: number } = {}): Promise<DirEntry[]> {
+    const dir = await this.getattr(ino, options.atVersion);
+    if ((dir.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`inode ${ino} is not a directory`);
+    const [start, end] = keys.dentryRange(ino, options.after);
+    const entries = await this.kv.scan(start, end, { atVersion: options.atVersion, limit: options.limit });
+    return entries.map((entry) => {
+      const dentry = decode<Dentry>(entry.value);
+      return { name: parseKey.dentryName(entry.key), ino: dentry.ino, type: dentry.type };
+    });
+  }
+
+  async readlink(ino: number, atVersion?: number): Promise<string> {
+    const inode = await this.getattr(ino, atVersion);
+    if ((inode.mode & S_IFMT) !== S_IFLNK) throw Invalid(`inode ${ino} is not a symbolic link`);
+    return inode.target ?? '';
+  }
+
+  // ---- creation ------------------------------------------------------------------------------
+
+  private async allocateIno(txn: Txn): Promise<number> {
+    const value = await this.kv.get(keys.counter('inode'));
+    const next = value ? decode<{ next: number }>(value).next : ROOT_INO + 1;
+    txn.put(keys.counter('inode'), { next: next + 1 });
+    return next;
+  }
+
+  /** Ownership and inherited bits of a new entry in `parent` (setgid directories pass their group on). */
+  private newOwnership(parent: Inode, caller: Caller, mode: number): { uid: number; gid: number; mode: number } {
+    if (!(parent.mode & S_ISGID)) return { uid: caller.uid, gid: caller.gid, mode };
+    const isDir = (mode & S_IFMT) === S_IFDIR;
+    let inherited = isDir ? mode | S_ISGID : mode;
+    if (!isDir && caller.uid !== 0 && caller.gid !== parent.gid) inherited &= ~S_ISGID;
+    return { uid: caller.uid, gid: parent.gid, mode: inherited };
+  }
+
+  private async createEntry(parentIno: number, name: string, mode: number, caller: Caller, extra: Partial<Inode> = {}): Promise<Inode> {
+    validateName(name);
+    return this.mutate(async () => {
+      const parent = await this.getattr(parentIno);
+      if ((parent.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`inode ${parentIno} is not a directory`);
+      if (parent.nlink === 0) throw NotFound(`directory ${parentIno} was removed`);
+      if (await this.findDentry(parentIno, name)) throw Exists(`${name} already exists`);
+      const now = this.clock();
+      const txn = new Txn();
+      const ino = await this.allocateIno(txn);
+      const owner = this.newOwnership(parent, caller, mode);
+      const isDir = (mode & S_IFMT) === S_IFDIR;
+      const inode: Inode = {
+        ino, mode: owner.mode, uid: owner.uid, gid: owner.gid, nlink: isDir ? 2 : 1,
+        sizeBytes: isDir ? DIRECTORY_SIZE_BYTES : 0, atimeMs: now, mtimeMs: now, ctimeMs: now, birthtimeMs: now,
+        generation: 0, ...(isDir ? { parent: parentIno } : {}), ...extra,
+      };
+      txn.putInode(inode);
+      txn.putDentry(parentIno, name, { ino, type: fileTypeOf(mode) });
+      txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now });
+      await this.commit(txn);
+      return inode;
+    });
+  }
+
+  mkdir(parent: number, name: string, mode: number, caller: Caller): Promise<Inode> {
+    return this.createEntry(parent, name, S_IFDIR | (mode & PERMISSION_BITS), caller);
+  }
+
+  create(parent: number, name: string, mode: number, caller: Caller): Promise<Inode> {
+    return this.createEntry(parent, name, S_IFREG | (mode & PERMISSION_BITS), caller);
+  }
+
+  mknod(parent: number, name: string, mode: number, rdev: number, caller: Caller): Promise<Inode> {
+    const type = mode & S_IFMT;
+    if (type === S_IFREG || type === 0) return this.create(parent, name, mode, caller);
+    if (type !== S_IFIFO) throw NotPermitted(`only regular files and fifos can be made with mknod here`);
+    return this.createEntry(parent, name, S_IFIFO | (mode & PERMISSION_BITS), caller, { rdev });
+  }
+
+  symlink(parent: number, name: string, target: string, caller: Caller): Promise<Inode> {
+    if (Buffer.byteLength(target) > 4095) throw NameTooLong(`symlink target is longer than 4095 bytes`);
+    return this.createEntry(parent, name, S_IFLNK | 0o777, { uid: caller.uid, gid: caller.gid }, { target, sizeBytes: Buffer.byteLength(target) });
+  }
+
+  link(ino: number, newParent: number, newName: string): Promise<Inode> {
+    validateName(newName);
+    return this.mutate(async () => {
+      const inode = await this.getattr(ino);
+      if ((inode.mode & S_IFMT) === S_IFDIR) throw NotPermitted(`hard links to directories are not allowed`);
+      if (inode.nlink === 0) throw NotFound(`inode ${ino} was removed`);
+      const parent = await this.getattr(newParent);
+      if ((parent.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`inode ${newParent} is not a directory`);
+      if (await this.findDentry(newParent, newName)) throw Exists(`${newName} already exists`);
+      const now = this.clock();
+      const txn = new Txn();
+      const linked = { ...inode, nlink: inode.nlink + 1, ctimeMs: now };
+      txn.putInode(linked);
+      txn.putDentry(newParent, newName, { ino, type: fileTypeOf(inode.mode) });
+      txn.putInode({ ...parent, mtimeMs: now, ctimeMs: now });
+      await this.commit(txn);
+      return linked;
+    });
+  }
+
+  // ---- removal -------------------------------------------------------------------------------
+
+  /** Drops one link of `inode` in `txn`; the last link retires the inode unless it is still open. */
+  private async dropLink(txn: Txn, inode: Inode, now: number): Promise<void> {
+    const isDir = (inode.mode & S_IFMT) === S_IFDIR;
+    const nlink = isDir ? 0 : inode.nlink - 1;
+    if (nlink > 0) {
+      txn.putInode({ ...inode, nlink, ctimeMs: now });
+      return;
+    }
+    if (this.openFiles.isOpen(inode.ino)) {
+      txn.putInode({ ...inode, nlink: 0, ctimeMs: now });
+      txn.put(keys.orphan(inode.ino), { sinceMs: now });
+      return;
+    }
+    await this.retireInode(txn, inode.ino, now);
+  }
+
+  private async retireInode(txn: Txn, ino: number, now: number): Promise<void> {
+    await retireBody(this.kv, txn, ino, now);
+    const [start, end] = keys.xattrRange(ino);
+    for (const entry of await this.kv.scan(start, end)) txn.del(entry.key);
+    txn.delInode(ino);
+  }
+
+  /** Called when the last handle of an unlinked file closes: its inode and body go now. */
+  releaseOrphan(ino: number): Promise<void> {
+    return this.lock.run(async () => {
+      const inode = await this.getattr(ino).catch(() => undefined);
+      const txn = new Txn();
+      txn.del(keys.orphan(ino));
+      if (inode && inode.nlink === 0) await this.retireInode(txn, ino, this.clock());
+      await this.commit(txn);
+    });
+  }
+
+  /** Retires every orphan left by a mount that stopped without releasing them (crash recovery). */
+  async recoverOrphans(): Promise<number[]> {
+    const [start, end] = keys.spaceRange('O');
+    const recovered: number[] = [];
+    for (const entry of await this.kv.scan(start, end)) {
+      const ino = parseKey.ino(entry.key);
+      await this.releaseOrphan(ino);
+      recovered.push(ino);
+    }
+    return recovered;
+  }
+
+  unlink(parentIno: number, name: string): Promise<void> {
+    return this.mutate(async () => {
+      const dentry = await this.lookup(parentIno, name);
+      const inode = await this.getattr(dentry.ino);
+      if ((inode.mode & S_IFMT) === S_IFDIR) throw IsDirectory(`${name} is a directory`);
+      const parent = await this.getattr(parentIno);
+      const now = this.clock();
+      const txn = new Txn();
+      txn.delDentry(parentIno, name);
+      txn.putInode({ ...parent, mtimeMs: now, ctimeMs: now });
+      await this.dropLink(txn, inode, now);
+      await this.commit(txn);
+    });
+  }
+
+  private async isEmptyDir(ino: number): Promise<boolean> {
+    const [start, end] = keys.dentryRange(ino);
+    return (await this.kv.scan(start, end, { limit: 1 })).length === 0;
+  }
+
+  rmdir(parentIno: number, name: string): Promise<void> {
+    if (name === '.') return Promise.reject(Invalid(`cannot remove '.'`));
+    if (name === '..') return Promise.reject(NotEmpty(`cannot remove '..'`));
+    return this.mutate(async () => {
+      const dentry = await this.lookup(parentIno, name);
+      const inode = await this.getattr(dentry.ino);
+      if ((inode.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`${name} is not a directory`);
+      if (!(await this.isEmptyDir(inode.ino))) throw NotEmpty(`directory ${name} is not empty`);
+      const parent = await this.getattr(parentIno);
+      const now = this.clock();
+      const txn = new Txn();
+      txn.delDentry(parentIno, name);
+      txn.putInode({ ...parent, nlink: parent.nlink - 1, mtimeMs: now, ctimeMs: now });
+      await this.dropLink(txn, inode, now);
+      await this.commit(txn);
+    });
+  }
+
+  private async isAncestor(ancestor: number, ino: number): Promise<boolean> {
+    let current = ino;
+    for (let depth = 0; depth < 4096; depth++) {
+      if (current === ancestor) return true;
+      if (current === ROOT_INO) return false;
+      current = (await this.getattr(current)).parent ?? ROOT_INO;
+    }
+    return false;
+  }
+
+  rename(srcParentIno: number, srcName: string, dstParentIno: number, dstName: string): Promise<void> {
+    validateName(dstName);
+    return this.mutate(async () => {
+      const source = await this.lookup(srcParentIno, srcName);
+      const srcInode = await this.getattr(source.ino);
+      const srcIsDir = (srcInode.mode & S_IFMT) === S_IFDIR;
+      const dstParent = await this.getattr(dstParentIno);
+      if ((dstParent.mode & S_IFMT) !== S_IFDIR) throw NotDirectory(`inode ${dstParentIno} is not a directory`);
+      if (srcIsDir && (await this.isAncestor(srcInode.ino, dstParentIno))) {
+        throw Invalid(`cannot move directory ${srcName} into itself`);
+      }
+      const target = await this.findDentry(dstParentIno, dstName);
+      if (target?.ino === source.ino) return;
+      let targetInode: Inode | undefined;
+      if (target) {
+        targetInode = await this.getattr(target.ino);
+        const targetIsDir = (targetInode.mode & S_IFMT) === S_IFDIR;
+        if (srcIsDir && !targetIsDir) throw NotDirectory(`${dstName} is not a directory`);
+        if (!srcIsDir && targetIsDir) throw IsDirectory(`${dstName} is a directory`);
+        if (targetIsDir && !(await this.isEmptyDir(target.ino))) throw NotEmpty(`directory ${dstName} is not empty`);
+      }
+      const now = this.clock();
+      const txn = new Txn();
+      txn.delDentry(srcParentIno, srcName);
+      txn.putDentry(dstParentIno, dstName, source);
+      const sameParent = srcParentIno === dstParentIno;
+      let srcParentNlink = 0;
+      let dstParentNlink = 0;
+      if (srcIsDir && !sameParent) {
+        srcParentNlink -= 1;
+        dstParentNlink += 1;
+      }
+      if (targetInode) {
+        if ((targetInode.mode & S_IFMT) === S_IFDIR) dstParentNlink -= 1;
+        await this.dropLink(txn, targetInode, now);
+      }
+      txn.putInode({ ...srcInode, ctimeMs: now, ...(srcIsDir ? { parent: dstParentIno } : {}) });
+      const srcParent = await this.getattr(srcParentIno);
+      if (sameParent) {
+        txn.putInode({ ...srcParent, nlink: srcParent.nlink + srcParentNlink + dstParentNlink, mtimeMs: now, ctimeMs: now });
+      } else {
+        txn.putInode({ ...srcParent, nlink: srcParent.nlink + srcParentNlink, mtimeMs: now, ctimeMs: now });
+        txn.putInode({ ...dstParent, nlink: dstParent.nlink + dstParentNlink, mtimeMs: now, ctimeMs: now });
+      }
+      await this.commit(txn);
+    });
+  }
+
+  // ---- attributes ----------------------------------------------------------------------------
+
+  /**
+   * Applies attribute changes other than size (the file layer owns body changes and passes
+   * sizeBytes only together with the body commit). ctime moves with every change, as on ext4.
+   */
+  setattr(ino: number, changes: AttrChanges): Promise<Inode> {
+    return this.mutate(async () => {
+      const inode = await this.getattr(ino);
+      const txn = new Txn();
+      const updated = applyAttrChanges(inode, changes, this.clock());
+      txn.putInode(updated);
+      await this.commit(txn);
+      return updated;
+    });
+  }
+
+  // ---- extended attributes -------------------------------------------------------------------
+
+  async getxattr(ino: number, name: string, atVersion?: number): Promise<Buffer> {
+    await this.getattr(ino, atVersion);
+    const value = await this.kv.get(keys.xattr(ino, name), atVersion);
+    if (!value) throw NoAttribute(`no extended attribute ${name} on inode ${ino}`);
+    return Buffer.from(decode<{ value: string }>(value).value, 'base64');
+  }
+
+  async listxattr(ino: number, atVersion?: number): Promise<string[]> {
+    await this.getattr(ino, atVersion);
+    const [start, end] = keys.xattrRange(ino);
+    return (await this.kv.scan(start, end, { atVersion })).map((entry) => parseKey.xattrName(entry.key));
+  }
+
+  setxattr(ino: number, name: string, value: Buffer, flags: number): Promise<void> {
+    if (name === '' || Buffer.byteLength(name) > 255) return Promise.reject(Invalid(`bad extended attribute name ${JSON.stringify(name)}`));
+    if (value.length > XATTR_VALUE_MAX_BYTES) return Promise.reject(new StrataError('ENOSPC', `extended attribute ${name} is over ${XATTR_VALUE_MAX_BYTES} bytes`));
+    return this.mutate(async () => {
+      const inode = await this.getattr(ino);
+      if (name.startsWith('user.') && (inode.mode & S_IFMT) !== S_IFREG && (inode.mode & S_IFMT) !== S_IFDIR) {
+        throw NotPermitted(`user extended attributes are only for regular files and directories`);
+      }
+      const exists = (await this.kv.get(keys.xattr(ino, name))) !== undefined;
+      if (flags & XATTR_CREATE && exists) throw Exists(`extended attribute ${name} already exists`);
+      if (flags & XATTR_REPLACE && !exists) throw NoAttribute(`no extended attribute ${name}`);
+      const txn = new Txn();
+      txn.put(keys.xattr(ino, name), { value: value.toString('base64') });
+      txn.putInode({ ...inode, ctimeMs: this.clock() });
+      await this.commit(txn);
+    });
+  }
+
+  removexattr(ino: number, name: string): Promise<void> {
+    return this.mutate(async () => {
+      const inode = await this.getattr(ino);
+      if (!(await this.kv.get(keys.xattr(ino, name)))) throw NoAttribute(`no extended attribute ${name}`);
+      const txn = new Txn();
+      txn.del(keys.xattr(ino, name));
+      txn.putInode({ ...inode, ctimeMs: this.clock() });
+      await this.commit(txn);
+    });
+  }
+
+  /** Counts of inodes and bytes in files, for statfs; a full scan of the inode space. */
+  async usage(): Promise<{ inodes: number; bytes: number }> {
+    const [start, end] = keys.spaceRange('I');
+    let inodes = 0;
+    let bytes = 0;
+    for (const entry of await this.kv.scan(start, end)) {
+      const inode = decode<Inode>(entry.value);
+      inodes += 1;
+      if ((inode.mode & S_IFMT) === S_IFREG) bytes += inode.sizeBytes;
+    }
+    return { inodes, bytes };
+  }
+}
+
+/** The inode after a chmod/chown/utimens-style change, with the side effects ext4 applies. */
+export function applyAttrChanges(inode: Inode, changes: AttrChanges, now: number): Inode {
+  const updated: Inode = { ...inode, ctimeMs: changes.ctimeMs ?? now };
+  if (changes.mode !== undefined) updated.mode = (inode.mode & S_IFMT) | (changes.mode & PERMISSION_BITS);
+  if (changes.uid !== undefined || changes.gid !== undefined) {
+    if (changes.uid !== undefined && changes.uid !== -1) updated.uid = changes.uid;
+    if (changes.gid !== undefined && changes.gid !== -1) updated.gid = changes.gid;
+    if ((inode.mode & S_IFMT) !== S_IFDIR) {
+      // chown clears setuid, and setgid when group-execute marks it as a real setgid bit.
+      updated.mode &= ~S_ISUID;
+      if (updated.mode & S_IXGRP) updated.mode &= ~S_ISGID;
+    }
+  }
+  if (changes.atimeMs !== undefined) updated.atimeMs = changes.atimeMs;
+  if (changes.mtimeMs !== undefined) updated.mtimeMs = changes.mtimeMs;
+  if (changes.sizeBytes !== undefined) updated.sizeBytes = changes.sizeBytes;
+  return updated;
+}
+

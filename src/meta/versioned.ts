@@ -1,0 +1,142 @@
+// Versioned metadata on a RawKV: every commit takes the next version; a record it replaces or deletes
+// is kept as history while someone may read the past (a snapshot pin exists), so reads as of any
+// retained version see the namespace exactly as it was.
+//
+// Raw layout:
+//   <logical key>                     -> <wrote:u64> <payload>       the newest record
+//   h <logical key> <wrote:u64>       -> <ended:u64> <payload>       a record that was live in [wrote, ended)
+//   e <ended:u64> <logical key>       -> ""                          history by the version that ended it
+// Reading key K as of version v: the newest record if wrote <= v, else the history record of K with
+// wrote <= v < ended, else absent. History GC (gc/history.ts) walks `e` in order, so a pass costs what it removes.
+
+import { HISTORY_INDEX_TAG, HISTORY_TAG, isVersionedKey, keys, readU64, u64 } from './keys.js';
+import type { CommitOptions, Entry, MetaKV, Mutation, RawKV, ScanOptions } from './kv.js';
+import { Invalid } from '../errors.js';
+
+const VERSION_BYTES = 8;
+const historyTag = Buffer.from(HISTORY_TAG, 'latin1');
+const historyIndexTag = Buffer.from(HISTORY_INDEX_TAG, 'latin1');
+
+export function historyKey(logicalKey: Buffer, wroteVersion: number): Buffer {
+  return Buffer.concat([historyTag, logicalKey, u64(wroteVersion)]);
+}
+
+export function historyIndexKey(endedVersion: number, logicalKey: Buffer): Buffer {
+  return Buffer.concat([historyIndexTag, u64(endedVersion), logicalKey]);
+}
+
+export function historyIndexRange(endedBefore: number): [Buffer, Buffer] {
+  return [historyIndexTag, Buffer.concat([historyIndexTag, u64(endedBefore)])];
+}
+
+/** Splits an `e` index key into the version that ended the record and the record's logical key. */
+export function parseHistoryIndexKey(key: Buffer): { endedVersion: number; logicalKey: Buffer } {
+  return { endedVersion: readU64(key, 1), logicalKey: key.subarray(1 + VERSION_BYTES) };
+}
+
+function stamp(version: number, payload: Buffer): Buffer {
+  return Buffer.concat([u64(version), payload]);
+}
+
+function payloadOf(raw: Buffer): Buffer {
+  return raw.subarray(VERSION_BYTES);
+}
+
+export class VersionedKV implements MetaKV {
+  private version: number;
+  private commitChain: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly raw: RawKV,
+    startVersion: number,
+    /** whether a commit must keep what it replaces: true while any snapshot pin exists */
+    private readonly historyNeeded: () => boolean,
+  ) {
+    this.version = startVersion;
+  }
+
+  static async open(raw: RawKV, historyNeeded: () => boolean): Promise<VersionedKV> {
+    const stored = await raw.get(keys.counter('version'));
+    return new VersionedKV(raw, stored ? readU64(payloadOf(stored), 0) : 0, historyNeeded);
+  }
+
+  currentVersion(): number {
+    return this.version;
+  }
+
+  async get(key: Buffer, atVersion?: number): Promise<Buffer | undefined> {
+    const live = await this.raw.get(key);
+    if (atVersion === undefined || atVersion >= this.version) return live && payloadOf(live);
+    if (live && readU64(live, 0) <= atVersion) return payloadOf(live);
+    const [past] = await this.raw.range(historyKey(key, 0), historyKey(key, atVersion + 1), { reverse: true, limit: 1 });
+    if (past && readU64(past.value, 0) > atVersion) return payloadOf(past.value);
+    return undefined;
+  }
+
+  async scan(start: Buffer, end: Buffer, options: ScanOptions = {}): Promise<Entry[]> {
+    const atVersion = options.atVersion;
+    if (atVersion === undefined || atVersion >= this.version) {
+      const live = await this.raw.range(start, end, { limit: options.limit });
+      return live.map((entry) => ({ key: entry.key, value: payloadOf(entry.value), version: readU64(entry.value, 0) }));
+    }
+    const visible = new Map<string, Entry>();
+    for (const entry of await this.raw.range(start, end)) {
+      const wrote = readU64(entry.value, 0);
+      if (wrote <= atVersion) visible.set(entry.key.toString('hex'), { key: entry.key, value: payloadOf(entry.value), version: wrote });
+    }
+    const past = await this.raw.range(Buffer.concat([historyTag, start]), Buffer.concat([historyTag, end]));
+    for (const entry of past) {
+      const logicalKey = entry.key.subarray(1, entry.key.length - VERSION_BYTES);
+      const wrote = readU64(entry.key, entry.key.length - VERSION_BYTES);
+      const ended = readU64(entry.value, 0);
+      if (wrote <= atVersion && atVersion < ended) visible.set(logicalKey.toString('hex'), { key: logicalKey, value: payloadOf(entry.value), version: wrote });
+    }
+    const sorted = [...visible.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+    return options.limit === undefined ? sorted : sorted.slice(0, options.limit);
+  }
+
+  commit(mutations: Mutation[], options: CommitOptions = {}): Promise<number> {
+    const result = this.commitChain.then(() => this.apply(mutations, options.sync ?? false));
+    this.commitChain = result.catch(() => undefined);
+    return result;
+  }
+
+  private async apply(mutations: Mutation[], sync: boolean): Promise<number> {
+    const finalByKey = new Map<string, Mutation>();
+    for (const mutation of mutations) {
+      if (mutation.key[0] === historyTag[0] || mutation.key[0] === historyIndexTag[0]) {
+        throw Invalid(`a commit may not write history key ${mutation.key.toString('hex')} directly`);
+      }
+      finalByKey.set(mutation.key.toString('hex'), mutation);
+    }
+    const version = this.version + 1;
+    const ops: Mutation[] = [];
+    const keepHistory = this.historyNeeded();
+    const versioned = keepHistory ? [...finalByKey.values()].filter((m) => isVersionedKey(m.key)) : [];
+    const previous = await this.raw.getMany(versioned.map((m) => m.key));
+    versioned.forEach((mutation, i) => {
+      const old = previous[i];
+      if (!old) return;
+      ops.push({ type: 'put', key: historyKey(mutation.key, readU64(old, 0)), value: stamp(version, payloadOf(old)) });
+      ops.push({ type: 'put', key: historyIndexKey(version, mutation.key), value: Buffer.alloc(0) });
+    });
+    for (const mutation of finalByKey.values()) {
+      ops.push(mutation.type === 'put' ? { type: 'put', key: mutation.key, value: stamp(version, mutation.value) } : mutation);
+    }
+    ops.push({ type: 'put', key: keys.counter('version'), value: stamp(version, u64(version)) });
+    await this.raw.write(ops, { sync });
+    this.version = version;
+    return version;
+  }
+
+  /** Deletes raw history records; used only by history GC, which decides what is safe to drop. */
+  async dropHistory(rawKeys: Buffer[]): Promise<void> {
+    const run = this.commitChain.then(() => this.raw.write(rawKeys.map((key) => ({ type: 'del', key })), { sync: false }));
+    this.commitChain = run.catch(() => undefined);
+    await run;
+  }
+
+  close(): Promise<void> {
+    return this.commitChain.then(() => this.raw.close());
+  }
+}

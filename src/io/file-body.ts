@@ -1,0 +1,472 @@
+// One regular file's body while it is open: the published manifests, and the write session on top.
+//
+// The session is three layers, bottom to top:
+//   base      the published chunk manifests (cut at `truncatedTo` if the session shrank the file)
+//   segments  sealed byte spans, one per block, uploading or uploaded as staged objects, in seal order
+//   dirty     4 MiB block buffers with the byte ranges written since they were last sealed
+// A block buffer is sealed (and its upload started) as soon as every byte of it is written; publish
+// seals the rest, waits for the uploads, and commits one new generation in one metadata batch.
+// Reads overlay the three layers, so the writer's own reads see its bytes at once.
+
+import { IOError } from '../errors.js';
+import { blockDigest, manifestDigest } from '../layout/digest.js';
+import {
+  canonicalManifest, clipEntries, normalizeManifest, overlay, shadowedEntries, stackedEntries,
+  type BlockEntry, type ChunkManifest, type Slice,
+} from '../layout/manifest.js';
+import { blockObjectKey } from '../layout/object-keys.js';
+import { loadBody, loadManifests, queueObjects } from '../meta/body-records.js';
+import { keys } from '../meta/keys.js';
+import type { Namespace } from '../meta/namespace.js';
+import { Mutex } from '../meta/mutex.js';
+import { encode, type BodyDescriptor, type Inode, type StagedRecord } from '../meta/records.js';
+import { Txn } from '../meta/txn.js';
+import type { GenerationAllocator } from '../meta/generations.js';
+import type { ObjectStore } from '../object/store.js';
+import type { BlockCache } from './block-cache.js';
+import { addInterval, clipIntervals, coversWhole, gapsIn, type Interval } from './intervals.js';
+import type { LeaseTable } from './leases.js';
+import type { UploadQueue } from './upload-queue.js';
+
+export interface BodyContext {
+  volume: string;
+  namespace: Namespace;
+  store: ObjectStore;
+  cache: BlockCache;
+  leases: LeaseTable;
+  generations: GenerationAllocator;
+  uploads: UploadQueue;
+  chunkBytes: number;
+  blockBytes: number;
+  clock: () => number;
+}
+
+interface DirtyBlock {
+  chunkIndex: number;
+  blockIndex: number;
+  /** file offset of the block's first byte */
+  blockStart: number;
+  buffer: Buffer;
+  dirty: Interval[];
+}
+
+interface Segment {
+  seq: number;
+  chunkIndex: number;
+  entry: BlockEntry;
+  /** the bytes, kept until the upload is done and the cache holds them */
+  bytes: Buffer | null;
+  upload: Promise<void>;
+  failed: Error | null;
+  releaseLease: () => void;
+}
+
+export interface PublishOptions {
+  producer?: 'fuse' | 'sdk';
+  digestUri?: string;
+  contentType?: string;
+  sync?: boolean;
+}
+
+/** A write that fills a big part of a block suggests a streaming writer: give it the whole block. */
+function initialCapacity(needed: number, blockBytes: number): number {
+  if (needed >= 128 * 1024) return blockBytes;
+  return Math.min(blockBytes, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(needed))));
+}
+
+function grow(buffer: Buffer, needed: number, blockBytes: number): Buffer {
+  const larger = Buffer.allocUnsafe(Math.min(blockBytes, Math.max(needed, buffer.length * 2)));
+  buffer.copy(larger);
+  return larger;
+}
+
+export class FileBody {
+  private manifests: Map<number, ChunkManifest>;
+  private descriptor: BodyDescriptor | undefined;
+  private readonly baseEntriesCache = new Map<number, BlockEntry[]>();
+  private segments: Segment[] = [];
+  private readonly dirty = new Map<number, DirtyBlock>();
+  private truncatedTo: number | null = null;
+  /** objects this session uploaded that no published manifest will ever reference */
+  private sessionGarbage: string[] = [];
+  private sessionGeneration = 0;
+  private readonly keysUsedThisGeneration = new Set<string>();
+  private seq = 0;
+  private timesDirty = false;
+  private readonly publishLock = new Mutex();
+  private lastReadEnd = -1;
+  private readaheadBlocks = 1;
+
+  sizeBytes: number;
+  mtimeMs: number;
+  ctimeMs: number;
+
+  private constructor(
+    private readonly ctx: BodyContext,
+    readonly ino: number,
+    inode: Inode,
+    manifests: Map<number, ChunkManifest>,
+    descriptor: BodyDescriptor | undefined,
+    /** a read-only view of a past version (snapshots) */
+    readonly readOnly: boolean,
+  ) {
+    this.manifests = manifests;
+    this.descriptor = descriptor;
+    this.sizeBytes = inode.sizeBytes;
+    this.mtimeMs = inode.mtimeMs;
+    this.ctimeMs = inode.ctimeMs;
+  }
+
+  static async load(ctx: BodyContext, inode: Inode, atVersion?: number): Promise<FileBody> {
+    const kv = ctx.namespace.kv;
+    const [manifests, descriptor] = await Promise.all([loadManifests(kv, inode.ino, atVersion), loadBody(kv, inode.ino, atVersion)]);
+    return new FileBody(ctx, inode.ino, inode, manifests, descriptor, atVersion !== undefined);
+  }
+
+  /** Whether the session holds anything not yet published. */
+  get hasChanges(): boolean {
+    return this.dirty.size > 0 || this.segments.length > 0 || this.truncatedTo !== null || this.timesDirty;
+  }
+
+  get dirtyBytes(): number {
+    return [...this.dirty.values()].reduce((sum, b) => sum + b.buffer.length, 0) + this.segments.reduce((sum, s) => sum + (s.bytes?.length ?? 0), 0);
+  }
+
+  currentManifests(): ReadonlyMap<number, ChunkManifest> {
+    return this.manifests;
+  }
+
+  // ---- writes ------------------------------------------------------------------------------
+
+  /** Copies `data` into block buffers; full blocks start uploading at once. */
+  write(offset: number, data: Uint8Array): void {
+    const { blockBytes, chunkBytes } = this.ctx;
+    let written = 0;
+    while (written < data.length) {
+      const position = offset + written;
+      const blockStart = position - (position % blockBytes);
+      const inBlock = position - blockStart;
+      const count = Math.min(blockBytes - inBlock, data.length - written);
+      const blockNumber = blockStart / blockBytes;
+      let block = this.dirty.get(blockNumber);
+      if (!block) {
+        const chunkIndex = Math.floor(blockStart / chunkBytes);
+        block = {
+          chunkIndex,
+          blockIndex: (blockStart - chunkIndex * chunkBytes) / blockBytes,
+          blockStart,
+          buffer: Buffer.allocUnsafe(initialCapacity(inBlock + count, blockBytes)),
+          dirty: [],
+        };
+        this.dirty.set(blockNumber, block);
+      }
+      if (block.buffer.length < inBlock + count) block.buffer = grow(block.buffer, inBlock + count, blockBytes);
+      block.buffer.set(data.subarray(written, written + count), inBlock);
+      block.dirty = addInterval(block.dirty, inBlock, inBlock + count);
+      written += count;
+      if (coversWhole(block.dirty, blockBytes)) this.seal(blockNumber, block);
+    }
+    this.sizeBytes = Math.max(this.sizeBytes, offset + data.length);
+    this.touchTimes();
+  }
+
+  private touchTimes(): void {
+    this.mtimeMs = this.ctimeMs = this.ctx.clock();
+    this.timesDirty = true;
+  }
+
+  /** Waits while too many sealed bytes are waiting for upload (back-pressure on the writer). */
+  drain(): Promise<void> {
+    return this.ctx.uploads.whenBelowLimit();
+  }
+
+  /** Shrinks or extends the file; bytes past a shrink are gone, an extension reads as zeros. */
+  async truncate(sizeBytes: number): Promise<void> {
+    await this.publishLock.run(async () => {
+      if (sizeBytes < this.sizeBytes) {
+        for (const [blockNumber, block] of this.dirty) {
+          block.dirty = clipIntervals(block.dirty, sizeBytes - block.blockStart);
+          if (block.dirty.length === 0) this.dirty.delete(blockNumber);
+        }
+        const kept: Segment[] = [];
+        for (const segment of this.segments) {
+          const [clipped] = clipEntries([segment.entry], sizeBytes);
+          if (clipped) {
+            segment.entry = clipped;
+            kept.push(segment);
+          } else {
+            this.sessionGarbage.push(segment.entry.objectKey);
+            segment.releaseLease();
+          }
+        }
+        this.segments = kept;
+        this.truncatedTo = Math.min(this.truncatedTo ?? Infinity, sizeBytes);
+      }
+      this.sizeBytes = sizeBytes;
+      this.touchTimes();
+    });
+  }
+
+  // ---- sealing and upload --------------------------------------------------------------------
+
+  private seal(blockNumber: number, block: DirtyBlock): void {
+    this.dirty.delete(blockNumber);
+    const seq = ++this.seq;
+    const spanStart = block.dirty[0]![0];
+    const spanEnd = block.dirty[block.dirty.length - 1]![1];
+    const gaps = gapsIn(block.dirty, spanStart, spanEnd);
+    const placeholder: BlockEntry = { objectKey: '', logicalOffset: block.blockStart + spanStart, objectOffset: 0, len: spanEnd - spanStart, digestUri: '' };
+    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, upload: Promise.resolve(), failed: null, releaseLease: () => {} };
+    // Gaps between dirty ranges are filled from the layers below, so one object holds the span.
+    const ready = Promise.all(
+      gaps.map(async ([from, to]) => {
+        const below = await this.readLayers(block.blockStart + from, to - from, seq);
+        below.copy(block.buffer, from);
+      }),
+    );
+    const releaseHeld = this.ctx.uploads.hold(spanEnd - spanStart);
+    segment.upload = ready
+      .then(async () => {
+        const bytes = block.buffer.subarray(spanStart, spanEnd);
+        const objectKey = await this.nextObjectKey(block.chunkIndex, block.blockIndex);
+        segment.entry = { ...placeholder, objectKey, digestUri: blockDigest(bytes) };
+        segment.bytes = bytes;
+        segment.releaseLease = this.ctx.leases.acquire([objectKey]);
+        await this.uploadSegment(segment);
+      })
+      .catch((err: unknown) => {
+        segment.failed = err instanceof Error ? err : new Error(String(err));
+        throw segment.failed;
+      })
+      .finally(releaseHeld);
+    segment.upload.catch(() => undefined);
+    this.segments.push(segment);
+  }
+
+  private async uploadSegment(segment: Segment): Promise<void> {
+    const { objectKey } = segment.entry;
+    const bytes = segment.bytes!;
+    const staged: StagedRecord = { stagedAtMs: this.ctx.clock() };
+    await this.ctx.namespace.kv.commit([{ type: 'put', key: keys.staged(objectKey), value: encode(staged) }]);
+    await this.ctx.uploads.run(() => this.ctx.store.put(objectKey, bytes));
+    segment.failed = null;
+    this.ctx.cache.insert(objectKey, bytes);
+    segment.bytes = null;
+  }
+
+  private async nextObjectKey(chunkIndex: number, blockIndex: number): Promise<string> {
+    const slot = `${chunkIndex}/${blockIndex}`;
+    if (this.sessionGeneration === 0 || this.keysUsedThisGeneration.has(slot)) {
+      this.sessionGeneration = await this.ctx.generations.allocate();
+      this.keysUsedThisGeneration.clear();
+    }
+    this.keysUsedThisGeneration.add(slot);
+    return blockObjectKey({ volume: this.ctx.volume, ino: this.ino, generation: this.sessionGeneration, chunkIndex, blockIndex });
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  private baseEntries(chunkIndex: number): BlockEntry[] {
+    let entries = this.baseEntriesCache.get(chunkIndex);
+    if (!entries) {
+      const manifest = this.manifests.get(chunkIndex);
+      entries = manifest ? stackedEntries(manifest) : [];
+      this.baseEntriesCache.set(chunkIndex, entries);
+    }
+    return this.truncatedTo === null ? entries : clipEntries(entries, this.truncatedTo);
+  }
+
+  /** Base and segments older than `belowSeq`, without dirty buffers: what a sealed span covers. */
+  private async readLayers(offset: number, length: number, belowSeq: number): Promise<Buffer> {
+    const out = Buffer.alloc(length);
+    const { chunkBytes } = this.ctx;
+    const end = offset + length;
+    const keysInPlan: string[] = [];
+    const fetches: Promise<void>[] = [];
+    const local = new Map<string, Buffer>();
+    for (let chunkIndex = Math.floor(offset / chunkBytes); chunkIndex * chunkBytes < end; chunkIndex++) {
+      const chunkStart = Math.max(offset, chunkIndex * chunkBytes);
+      const chunkEnd = Math.min(end, (chunkIndex + 1) * chunkBytes);
+      const entries = [...this.baseEntries(chunkIndex)];
+      for (const segment of this.segments) {
+        if (segment.seq >= belowSeq || segment.chunkIndex !== chunkIndex) continue;
+        await segment.upload.catch(() => undefined);
+        if (segment.bytes) local.set(segment.entry.objectKey, segment.bytes);
+        entries.push(segment.entry);
+      }
+      for (const piece of overlay(entries, chunkStart, chunkEnd)) {
+        const source = piece.source;
+        if (!source) continue;
+        keysInPlan.push(source.objectKey);
+        const localBytes = local.get(source.objectKey);
+        const target = piece.logicalOffset - offset;
+        if (localBytes) {
+          localBytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
+          continue;
+        }
+        fetches.push(
+          this.ctx.cache.get(source.objectKey, source.digestUri).then((bytes) => {
+            bytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
+          }),
+        );
+      }
+    }
+    const release = this.ctx.leases.acquire(keysInPlan);
+    try {
+      await Promise.all(fetches);
+    } finally {
+      release();
+    }
+    return out;
+  }
+
+  /** Reads up to `length` bytes at `offset`; short only at the end of the file. */
+  async read(offset: number, length: number): Promise<Buffer> {
+    const end = Math.min(offset + length, this.sizeBytes);
+    if (end <= offset) return Buffer.alloc(0);
+    const out = await this.readLayers(offset, end - offset, Infinity);
+    for (const block of this.dirty.values()) {
+      for (const [from, to] of block.dirty) {
+        const start = Math.max(block.blockStart + from, offset);
+        const stop = Math.min(block.blockStart + to, end);
+        if (start < stop) block.buffer.copy(out, start - offset, start - block.blockStart, stop - block.blockStart);
+      }
+    }
+    this.readAhead(offset, end);
+    return out;
+  }
+
+  /** Sequential reads fetch the next blocks early, a window that doubles up to 8 blocks. */
+  private readAhead(offset: number, end: number): void {
+    const sequential = offset === this.lastReadEnd;
+    this.lastReadEnd = end;
+    if (!sequential) {
+      this.readaheadBlocks = 1;
+      return;
+    }
+    const { blockBytes } = this.ctx;
+    const windowEnd = Math.min(this.sizeBytes, end + this.readaheadBlocks * blockBytes);
+    if (windowEnd > end) {
+      this.readLayers(end, windowEnd - end, Infinity).catch(() => undefined);
+    }
+    this.readaheadBlocks = Math.min(this.readaheadBlocks * 2, 8);
+  }
+
+  // ---- publish -------------------------------------------------------------------------------
+
+  /**
+   * Uploads what is still dirty and commits a new generation: inode, the touched manifests,
+   * descriptor and GC-queue records in one batch. On failure the previous generation stays whole
+   * and the session keeps its data for a later try.
+   */
+  publish(options: PublishOptions = {}): Promise<void> {
+    return this.publishLock.run(async () => {
+      if (this.readOnly || !this.hasChanges) return;
+      for (const [blockNumber, block] of [...this.dirty]) this.seal(blockNumber, block);
+      const committing = [...this.segments];
+      const publishedSize = this.sizeBytes;
+      const times = { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs };
+      const truncatedTo = this.truncatedTo;
+      await Promise.all(committing.map((s) => s.upload.catch(() => undefined)));
+      for (const segment of committing) {
+        if (segment.failed) await this.retryUpload(segment);
+      }
+      const generation = this.sessionGeneration || (await this.ctx.generations.allocate());
+      const { txn, manifests, garbage, written } = this.buildCommit(committing, truncatedTo, generation);
+      const garbageFromSession = [...this.sessionGarbage];
+      await this.ctx.namespace.mutate(async () => {
+        const inode = await this.ctx.namespace.getattr(this.ino);
+        const now = this.ctx.clock();
+        const descriptor: BodyDescriptor = {
+          producer: options.producer ?? 'fuse',
+          digestUri: options.digestUri ?? manifestDigest(this.descriptor?.digestUri ?? '', written.map(canonicalManifest)),
+          sizeBytes: publishedSize,
+          contentType: options.contentType ?? this.descriptor?.contentType ?? 'application/octet-stream',
+          generation,
+          manifestId: `${this.ctx.volume}/${this.ino}/${generation}`,
+          chunkBytes: this.ctx.chunkBytes,
+          blockBytes: this.ctx.blockBytes,
+        };
+        txn.put(keys.body(this.ino), descriptor);
+        txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times });
+        queueObjects(txn, [...garbage, ...garbageFromSession], now);
+        for (const key of [...committing.map((s) => s.entry.objectKey), ...garbageFromSession]) txn.del(keys.staged(key));
+        await this.ctx.namespace.commit(txn, options.sync ?? false);
+        this.descriptor = descriptor;
+      });
+      this.manifests = manifests;
+      this.baseEntriesCache.clear();
+      const committed = new Set(committing);
+      this.segments = this.segments.filter((s) => !committed.has(s));
+      for (const segment of committing) segment.releaseLease();
+      this.sessionGarbage = this.sessionGarbage.slice(garbageFromSession.length);
+      if (this.truncatedTo === truncatedTo) this.truncatedTo = null;
+      this.sessionGeneration = 0;
+      this.keysUsedThisGeneration.clear();
+      this.timesDirty = this.dirty.size > 0;
+    });
+  }
+
+  private async retryUpload(segment: Segment): Promise<void> {
+    const cause = segment.failed;
+    const reason = cause?.message ?? 'unknown error';
+    if (!segment.bytes || !segment.entry.objectKey) {
+      throw IOError(`writing inode ${this.ino} at offset ${segment.entry.logicalOffset} failed: ${reason}`, cause);
+    }
+    segment.upload = this.uploadSegment(segment);
+    try {
+      await segment.upload;
+    } catch (err) {
+      throw IOError(`upload of ${segment.entry.objectKey} failed: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
+  }
+
+  /** The new manifests of the touched chunks, the objects they make unreachable, and the batch. */
+  private buildCommit(committing: Segment[], truncatedTo: number | null, generation: number) {
+    const { chunkBytes } = this.ctx;
+    const txn = new Txn();
+    const manifests = new Map(this.manifests);
+    const garbage: string[] = [];
+    const written: ChunkManifest[] = [];
+    const touched = new Set(committing.map((s) => s.chunkIndex));
+    if (truncatedTo !== null) {
+      for (const chunkIndex of this.manifests.keys()) {
+        if ((chunkIndex + 1) * chunkBytes > truncatedTo) touched.add(chunkIndex);
+      }
+    }
+    for (const chunkIndex of [...touched].sort((a, b) => a - b)) {
+      const base = this.manifests.get(chunkIndex);
+      const slices: Slice[] = (base?.slices ?? []).map((slice) => {
+        if (truncatedTo === null) return slice;
+        const kept = clipEntries(slice.blocks, truncatedTo);
+        for (const entry of slice.blocks) if (!kept.some((k) => k.objectKey === entry.objectKey)) garbage.push(entry.objectKey);
+        return { ...slice, blocks: kept };
+      });
+      const fresh = committing.filter((s) => s.chunkIndex === chunkIndex).sort((a, b) => a.seq - b.seq).map((s) => s.entry);
+      if (fresh.length > 0) slices.push({ sliceId: generation, logicalOffset: 0, len: 0, blocks: fresh });
+      const shadowed = shadowedEntries(slices.flatMap((slice) => slice.blocks));
+      for (const entry of shadowed) garbage.push(entry.objectKey);
+      const manifest = normalizeManifest(
+        chunkIndex,
+        slices.map((slice) => ({ ...slice, blocks: slice.blocks.filter((entry) => !shadowed.has(entry)) })),
+        chunkBytes,
+      );
+      if (manifest) {
+        manifests.set(chunkIndex, manifest);
+        txn.put(keys.manifest(this.ino, chunkIndex), manifest);
+        written.push(manifest);
+      } else {
+        manifests.delete(chunkIndex);
+        txn.del(keys.manifest(this.ino, chunkIndex));
+      }
+    }
+    return { txn, manifests, garbage, written };
+  }
+
+  /** Ends the session without publishing: its uploads become staged garbage for cleanup. */
+  discard(): void {
+    for (const segment of this.segments) segment.releaseLease();
+    this.segments = [];
+    this.dirty.clear();
+  }
+}

@@ -1,0 +1,79 @@
+// The file bodies open in this process, shared by every handle of the same inode so that all
+// readers see a writer's bytes at once. The last release publishes and, for an unlinked file,
+// retires the inode.
+
+import { NotFound } from '../errors.js';
+import type { Namespace, OpenFileOracle } from '../meta/namespace.js';
+import { S_IFMT, S_IFREG } from '../meta/records.js';
+import { FileBody, type BodyContext } from './file-body.js';
+
+interface OpenEntry {
+  body: Promise<FileBody>;
+  handles: number;
+}
+
+export class OpenFiles implements OpenFileOracle {
+  private readonly open = new Map<number, OpenEntry>();
+  private ctx!: BodyContext;
+
+  bind(ctx: BodyContext): void {
+    this.ctx = ctx;
+  }
+
+  private get namespace(): Namespace {
+    return this.ctx.namespace;
+  }
+
+  isOpen(ino: number): boolean {
+    return this.open.has(ino);
+  }
+
+  /** The open body of `ino`, if any handle holds it. */
+  peek(ino: number): Promise<FileBody> | undefined {
+    return this.open.get(ino)?.body;
+  }
+
+  async acquire(ino: number): Promise<FileBody> {
+    let entry = this.open.get(ino);
+    if (!entry) {
+      const body = this.namespace.getattr(ino).then((inode) => {
+        if ((inode.mode & S_IFMT) !== S_IFREG) throw NotFound(`inode ${ino} is not a regular file`);
+        return FileBody.load(this.ctx, inode);
+      });
+      entry = { body, handles: 0 };
+      this.open.set(ino, entry);
+      body.catch(() => this.open.delete(ino));
+    }
+    entry.handles++;
+    return entry.body;
+  }
+
+  /** Drops one handle; the last one publishes the session and forgets the body. */
+  async release(ino: number): Promise<void> {
+    const entry = this.open.get(ino);
+    if (!entry) return;
+    entry.handles--;
+    if (entry.handles > 0) return;
+    const body = await entry.body;
+    let publishError: unknown;
+    try {
+      const inode = await this.namespace.getattr(ino);
+      if (inode.nlink === 0) body.discard();
+      else await body.publish();
+    } catch (err) {
+      publishError = err;
+    }
+    if (entry.handles === 0) {
+      this.open.delete(ino);
+      if (publishError) body.discard();
+      const inode = await this.namespace.getattr(ino).catch(() => undefined);
+      if (inode && inode.nlink === 0) await this.namespace.releaseOrphan(ino);
+    }
+    if (publishError) throw publishError;
+  }
+
+  /** Publishes every open body (unmount, sync). */
+  async publishAll(sync = false): Promise<void> {
+    await Promise.all([...this.open.values()].map(async (entry) => (await entry.body).publish({ sync })));
+  }
+}

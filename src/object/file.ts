@@ -1,0 +1,188 @@
+// The `file` object backend: each object is one file under a root folder, at the path its key names
+// (`blocks/v/1/2/0/0` -> `<root>/blocks/v/1/2/0/0`). Writes go to a temp file that is renamed into
+// place, so a reader sees a whole object or none.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
+import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
+import { assertValidKey, assertValidPrefix, assertValidRange } from './validate.js';
+
+/** Names of in-progress writes; never listed, and no key may end in such a name. */
+const TEMP_PREFIX = '.tmp-';
+const DELETE_CONCURRENCY = 64;
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | null)?.code;
+}
+
+/** "No object here": the key's folder part may be missing or a file, or the key may be a folder. */
+function isAbsent(err: unknown): boolean {
+  const code = errnoOf(err);
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR';
+}
+
+export class FileObjectStore implements ObjectStore {
+  readonly description: string;
+  /** Folders known to exist; objects are never removed with their folder, so this never goes stale. */
+  private readonly knownDirs = new Set<string>();
+
+  constructor(private readonly root: string) {
+    this.description = `file:${root}`;
+  }
+
+  async put(key: string, body: Uint8Array): Promise<void> {
+    const path = this.pathOf(key);
+    const dir = dirname(path);
+    const tempPath = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    try {
+      if (!this.knownDirs.has(dir)) {
+        await mkdir(dir, { recursive: true });
+        this.knownDirs.add(dir);
+      }
+      const file = await open(tempPath, 'wx');
+      try {
+        await file.writeFile(body);
+        await file.datasync();
+      } finally {
+        await file.close();
+      }
+      await rename(tempPath, path);
+      await syncDir(dir);
+    } catch (err) {
+      await rm(tempPath, { force: true }).catch(() => undefined);
+      throw this.fail(err, 'writing', key);
+    }
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Buffer> {
+    const path = this.pathOf(key);
+    if (range) assertValidRange(key, range);
+    let file: FileHandle | undefined;
+    try {
+      file = await open(path, 'r');
+      const stats = await file.stat();
+      if (!stats.isFile()) throw this.notFound(key);
+      const sizeBytes = stats.size;
+      const offset = range?.offset ?? 0;
+      const wantBytes = Math.max(0, Math.min(range?.length ?? Infinity, sizeBytes - offset));
+      const buffer = Buffer.allocUnsafe(wantBytes);
+      let filled = 0;
+      while (filled < wantBytes) {
+        const { bytesRead } = await file.read(buffer, filled, wantBytes - filled, offset + filled);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+      }
+      return buffer.subarray(0, filled);
+    } catch (err) {
+      throw this.fail(err, 'reading', key);
+    } finally {
+      await file?.close();
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | null> {
+    const path = this.pathOf(key);
+    try {
+      const stats = await stat(path);
+      return stats.isFile() ? { key, sizeBytes: stats.size } : null;
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw this.fail(err, 'inspecting', key);
+    }
+  }
+
+  async delete(keys: string[]): Promise<void> {
+    const paths = keys.map((key) => this.pathOf(key));
+    for (let i = 0; i < paths.length; i += DELETE_CONCURRENCY) {
+      await Promise.all(
+        paths.slice(i, i + DELETE_CONCURRENCY).map(async (path, j) => {
+          try {
+            await unlink(path);
+          } catch (err) {
+            if (!isAbsent(err)) throw this.fail(err, 'deleting', keys[i + j]!);
+          }
+        }),
+      );
+    }
+  }
+
+  async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    assertValidPrefix(prefix);
+    // Start at the deepest folder the prefix names in full; its last segment only filters.
+    const folderKey = prefix.slice(0, prefix.lastIndexOf('/') + 1);
+    yield* this.walk(folderKey, prefix);
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Yields the objects under the folder for `folderKey` (`''` or ending in '/') in key order.
+   * Sorting each folder's names with '/' appended to subfolders gives the global key order, since
+   * every key under `a/` sorts exactly where `a/` does among its siblings.
+   */
+  private async *walk(folderKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    let entries;
+    try {
+      entries = await readdir(join(this.root, folderKey), { withFileTypes: true });
+    } catch (err) {
+      if (isAbsent(err)) return;
+      throw this.fail(err, 'listing', folderKey || prefix);
+    }
+    const children = entries
+      .filter((e) => (e.isFile() && !e.name.startsWith(TEMP_PREFIX)) || e.isDirectory())
+      .map((e) => ({ key: folderKey + e.name + (e.isDirectory() ? '/' : ''), isDir: e.isDirectory() }))
+      .filter((c) => c.key.startsWith(prefix) || (c.isDir && prefix.startsWith(c.key)))
+      .sort((a, b) => compareKeys(a.key, b.key));
+    for (const child of children) {
+      if (child.isDir) {
+        yield* this.walk(child.key, prefix);
+        continue;
+      }
+      try {
+        const stats = await stat(join(this.root, child.key));
+        yield { key: child.key, sizeBytes: stats.size };
+      } catch (err) {
+        // deleted between readdir and stat: no longer an object
+        if (!isAbsent(err)) throw this.fail(err, 'listing', child.key);
+      }
+    }
+  }
+
+  private pathOf(key: string): string {
+    assertValidKey(key);
+    if (basename(key).startsWith(TEMP_PREFIX)) {
+      throw Invalid(`invalid object key ${JSON.stringify(key)}: ${TEMP_PREFIX}* names are reserved`);
+    }
+    return join(this.root, ...key.split('/'));
+  }
+
+  private fail(err: unknown, action: string, key: string): StrataError {
+    if (err instanceof StrataError) return err;
+    if (action === 'reading' && isAbsent(err)) return this.notFound(key, err);
+    const where = `object ${key} in ${this.description}`;
+    const code = errnoOf(err);
+    if (code === 'ENOSPC' || code === 'EDQUOT') return NoSpace(`no space left ${action} ${where}`, err);
+    return IOError(`${action} ${where} failed: ${(err as Error).message}`, err);
+  }
+
+  private notFound(key: string, cause?: unknown): StrataError {
+    return NotFound(`object ${key} not found in ${this.description}`, cause);
+  }
+}
+
+/** S3 orders keys by their UTF-8 bytes; compare the same way so both backends list alike. */
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** A rename is durable only once its folder is synced; until then a crash may lose the object. */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,158 @@
+// Opens a volume: wires the metadata store, the object store, the block cache, write sessions and
+// the workers together. Everything that uses a volume (mount, CLI, tests) starts here.
+
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { Invalid, IOError } from './errors.js';
+import { volumePaths, type VolumePaths } from './home.js';
+import { BlockCache } from './io/block-cache.js';
+import { LeaseTable } from './io/leases.js';
+import { OpenFiles } from './io/open-files.js';
+import { UploadQueue } from './io/upload-queue.js';
+import { loadDigests } from './layout/digest.js';
+import { BLOCK_BYTES, CHUNK_BYTES } from './layout/manifest.js';
+import { GenerationAllocator } from './meta/generations.js';
+import { keys } from './meta/keys.js';
+import type { RawKV } from './meta/kv.js';
+import { Namespace, type Caller } from './meta/namespace.js';
+import { decode, encode, type PinRecord, type VolumeRecord } from './meta/records.js';
+import { RocksRawKV } from './meta/rocks.js';
+import { VersionedKV } from './meta/versioned.js';
+import { openObjectStore, type ObjectStoreConfig } from './object/open.js';
+import type { ObjectStore } from './object/store.js';
+import type { BodyContext } from './io/file-body.js';
+
+export interface VolumeOptions {
+  home: string;
+  volume: string;
+  /** the object store; required when the volume is created, read from volume.json afterwards */
+  objectStore?: ObjectStoreConfig;
+  readOnly?: boolean;
+  cacheBytes?: number;
+  maxDirtyBytes?: number;
+  uploadConcurrency?: number;
+  /** the owner of a new volume's root directory */
+  owner?: Caller;
+  /** wraps the RocksDB store, for fault-injection tests */
+  wrapRawKV?: (raw: RawKV) => RawKV;
+}
+
+interface StoredConfig {
+  objectStore: ObjectStoreConfig;
+}
+
+export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
+export const DEFAULT_MAX_DIRTY_BYTES = 256 * 1024 * 1024;
+
+async function readConfig(paths: VolumePaths): Promise<StoredConfig | undefined> {
+  try {
+    return JSON.parse(await readFile(paths.configFile, 'utf8')) as StoredConfig;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw Invalid(`${paths.configFile} is not a Strata volume configuration: ${(err as Error).message}`);
+  }
+}
+
+export class Volume {
+  private pinCount = 0;
+
+  private constructor(
+    readonly name: string,
+    readonly paths: VolumePaths,
+    readonly kv: VersionedKV,
+    readonly store: ObjectStore,
+    readonly namespace: Namespace,
+    readonly files: OpenFiles,
+    readonly bodyContext: BodyContext,
+    readonly objectStoreConfig: ObjectStoreConfig,
+  ) {}
+
+  static async open(options: VolumeOptions): Promise<Volume> {
+    await loadDigests();
+    const paths = volumePaths(options.home, options.volume);
+    const stored = await readConfig(paths);
+    const objectStoreConfig = stored?.objectStore ?? options.objectStore ?? { backend: 'file', root: paths.objectsDir };
+    if (!stored) {
+      await mkdir(paths.root, { recursive: true, mode: 0o700 });
+      await writeFile(paths.configFile, JSON.stringify({ objectStore: withoutSecrets(objectStoreConfig) }, null, 2) + '\n', { mode: 0o600 });
+    }
+    const store = openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig);
+    let raw: RawKV;
+    try {
+      raw = await RocksRawKV.open(paths.metaDir);
+    } catch (err) {
+      throw await explainOpenFailure(paths, err);
+    }
+    if (options.wrapRawKV) raw = options.wrapRawKV(raw);
+    let volume: Volume | undefined;
+    const kv = await VersionedKV.open(raw, () => (volume?.pinCount ?? 0) > 0);
+    const files = new OpenFiles();
+    const namespace = new Namespace(kv, files, options.readOnly ?? false);
+    const ctx: BodyContext = {
+      volume: options.volume,
+      namespace,
+      store,
+      cache: new BlockCache(store, options.cacheBytes ?? DEFAULT_CACHE_BYTES),
+      leases: new LeaseTable(),
+      generations: new GenerationAllocator(kv),
+      uploads: new UploadQueue(options.uploadConcurrency ?? 16, options.maxDirtyBytes ?? DEFAULT_MAX_DIRTY_BYTES),
+      chunkBytes: CHUNK_BYTES,
+      blockBytes: BLOCK_BYTES,
+      clock: Date.now,
+    };
+    files.bind(ctx);
+    volume = new Volume(options.volume, paths, kv, store, namespace, files, ctx, objectStoreConfig);
+    await volume.initialize(options.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
+    return volume;
+  }
+
+  private async initialize(owner: Caller): Promise<void> {
+    const existing = await this.kv.get(keys.volume());
+    if (existing) {
+      const record = decode<VolumeRecord>(existing);
+      if (record.volume !== this.name) throw Invalid(`${this.paths.metaDir} holds volume ${record.volume}, not ${this.name}`);
+    } else {
+      const record: VolumeRecord = { format: 1, volume: this.name, createdAtMs: Date.now(), chunkBytes: CHUNK_BYTES, blockBytes: BLOCK_BYTES };
+      await this.kv.commit([{ type: 'put', key: keys.volume(), value: encode(record) }], { sync: true });
+      await this.namespace.initRoot(owner);
+    }
+    await this.refreshPins();
+  }
+
+  /** Re-reads the pin count that decides whether commits keep history. */
+  async refreshPins(): Promise<PinRecord[]> {
+    const [start, end] = keys.spaceRange('P');
+    const pins = (await this.kv.scan(start, end)).map((entry) => decode<PinRecord>(entry.value));
+    this.pinCount = pins.length;
+    return pins;
+  }
+
+  get cache(): BlockCache {
+    return this.bodyContext.cache;
+  }
+
+  async close(): Promise<void> {
+    await this.files.publishAll(true);
+    await this.kv.close();
+    await this.store.close();
+  }
+}
+
+function withoutSecrets(config: ObjectStoreConfig): ObjectStoreConfig {
+  if (config.backend === 'file') return config;
+  const { credentials: _omitted, ...rest } = config;
+  return rest;
+}
+
+function credentialsOf(config: ObjectStoreConfig | undefined): object {
+  return config && config.backend !== 'file' && config.credentials ? { credentials: config.credentials } : {};
+}
+
+async function explainOpenFailure(paths: VolumePaths, err: unknown): Promise<Error> {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/lock/i.test(message)) {
+    const holder = await readFile(paths.mountInfo, 'utf8').then((text) => JSON.parse(text) as { pid: number; mountpoint?: string }).catch(() => undefined);
+    const who = holder ? `process ${holder.pid}${holder.mountpoint ? ` (mounted at ${holder.mountpoint})` : ''}` : 'another process';
+    return IOError(`volume metadata ${paths.metaDir} is locked by ${who}; unmount it or use its control socket`, err);
+  }
+  return IOError(`cannot open volume metadata ${paths.metaDir}: ${message}`, err);
+}

@@ -45,9 +45,9 @@ const AUTH_ERRORS = new Set([
   'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'Forbidden', 'InvalidToken',
   'ExpiredToken', 'AuthorizationHeaderMalformed',
 ]);
-const THROTTLE_ERRORS = new Set([
-  'SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed',
-  'InternalError', 'ServiceUnavailable', 'TimeoutError',
+/** Transient by name; some arrive without a status (TimeoutError is raised by the client itself). */
+const TRANSIENT_ERRORS = new Set([
+  'SlowDown', 'Throttling', 'ThrottlingException', 'RequestTimeout', 'RequestTimeTooSkewed', 'TimeoutError',
 ]);
 const NETWORK_ERRORS = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
 
@@ -72,13 +72,13 @@ class TruncatedResponse extends Error {}
 function isRetryable(err: unknown): boolean {
   if (err instanceof TruncatedResponse) return true;
   if (err instanceof StrataError) return false;
-  // 501 is a missing feature (DeleteObjects on some gateways), not an outage.
-  if (nameOf(err) === 'NotImplemented') return false;
   const status = statusOf(err);
-  if (status !== undefined && ((status >= 500 && status !== 501) || status === 429 || status === 408)) return true;
+  // 501 is a missing feature (DeleteObjects on some gateways), not an outage.
+  if (nameOf(err) === 'NotImplemented' || status === 501) return false;
+  if (status !== undefined && (status >= 500 || status === 429 || status === 408)) return true;
   const e = err as SdkError | null;
   return (
-    THROTTLE_ERRORS.has(nameOf(err)) ||
+    TRANSIENT_ERRORS.has(nameOf(err)) ||
     (e?.code !== undefined && NETWORK_ERRORS.has(e.code)) ||
     /socket hang up/i.test(e?.message ?? '')
   );

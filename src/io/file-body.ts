@@ -128,6 +128,11 @@ export class FileBody {
     return this.dirty.size > 0 || this.segments.length > 0 || this.truncatedTo !== null || this.timesDirty;
   }
 
+  /** The times of writes not yet published, which stat must show; null when there are none. */
+  get pendingTimes(): { mtimeMs: number; ctimeMs: number } | null {
+    return this.timesDirty ? { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs } : null;
+  }
+
   get dirtyBytes(): number {
     return [...this.dirty.values()].reduce((sum, b) => sum + b.buffer.length, 0) + this.segments.reduce((sum, s) => sum + (s.bytes?.length ?? 0), 0);
   }

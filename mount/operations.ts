@@ -1,0 +1,389 @@
+// The FUSE adapter: each fuse-native operation resolves its path, calls the engine, and answers the
+// kernel. Errors become errno in mount/errno.ts only. Paths under /.snapshots/<name>/ are served
+// read-only from the pinned version; /.snapshots and /.stats are reachable but never listed.
+
+import { constants as fsConstants } from 'node:fs';
+import { constants } from 'node:os';
+import { NotFound, ReadOnly, StrataError } from '../src/errors.js';
+import { FileBody } from '../src/io/file-body.js';
+import { XATTR_CREATE, type Caller } from '../src/meta/namespace.js';
+import { S_IFDIR, S_IFMT, S_IFREG, ROOT_INO, type Inode } from '../src/meta/records.js';
+import { findPin, listPins } from '../src/snapshot/pins.js';
+import type { Volume } from '../src/volume.js';
+import { ERRNO, errnoOf } from './errno.js';
+import { HandleTable, type FileHandle } from './handles.js';
+import { resolveVirtual, type VirtualTarget } from './virtual-paths.js';
+import { toStat, type FuseStat } from './stat.js';
+
+const O_ACCMODE = 3;
+const O_RDONLY = 0;
+const O_APPEND = fsConstants.O_APPEND;
+
+type Reply = (errno: number, ...values: unknown[]) => void;
+
+export interface AdapterOptions {
+  readOnly: boolean;
+  /** mount a pinned snapshot: every path is read from this version */
+  snapshotVersion?: number;
+  callerOf: () => Caller;
+  log: (message: string, fields?: object) => void;
+  /** the text of the virtual /.stats file */
+  statsText: () => Promise<string>;
+}
+
+export function makeOperations(volume: Volume, options: AdapterOptions) {
+  const ns = volume.namespace;
+  const handles = new HandleTable();
+
+  /** Wraps an async engine call: success replies with its values, failure with its errno. */
+  const answer = (op: string, path: string, reply: Reply, work: () => Promise<unknown[] | void>) => {
+    work().then(
+      (values) => reply(0, ...(values ?? [])),
+      (err: unknown) => {
+        const errno = errnoOf(err);
+        if (errno === -constants.errno.EIO) options.log('operation failed', { op, path, error: describe(err) });
+        reply(errno);
+      },
+    );
+  };
+
+  const target = (path: string): Promise<VirtualTarget> => resolveVirtual(path, options.snapshotVersion, (name) => findPin(volume, name));
+
+  const inodeAt = async (path: string): Promise<{ inode: Inode; atVersion?: number }> => {
+    const t = await target(path);
+    if (t.kind === 'snapshots-root' || t.kind === 'stats') throw NotFound(`${path} is virtual`);
+    return { inode: await ns.resolve(t.path, t.atVersion), atVersion: t.atVersion };
+  };
+
+  /** The path of a change; EROFS for read-only mounts and anything inside a snapshot. */
+  const writable = async (path: string): Promise<string> => {
+    const t = await target(path);
+    if (options.readOnly || t.kind !== 'live') throw ReadOnly(`${path} is read-only`);
+    return t.path;
+  };
+
+  const liveStat = async (inode: Inode): Promise<FuseStat> => {
+    const open = volume.files.peek(inode.ino);
+    return toStat(inode, open ? await open : undefined);
+  };
+
+  const statOf = async (path: string): Promise<FuseStat> => {
+    const t = await target(path);
+    const root = await ns.getattr(ROOT_INO);
+    if (t.kind === 'snapshots-root') return toStat({ ...root, mode: S_IFDIR | 0o555, ino: 0x7fff_fff0, nlink: 2 });
+    if (t.kind === 'stats') return toStat({ ...root, mode: S_IFREG | 0o444, ino: 0x7fff_fff1, nlink: 1, sizeBytes: Buffer.byteLength(await options.statsText()) });
+    const inode = await ns.resolve(t.path, t.atVersion);
+    if (t.atVersion !== undefined) return toStat({ ...inode, mode: inode.mode & ~0o222 });
+    return liveStat(inode);
+  };
+
+  const fileHandle = (fd: number): FileHandle => {
+    const handle = handles.get(fd);
+    if (!handle || handle.kind !== 'file') throw new StrataError('EBADF', `no open file with handle ${fd}`);
+    return handle;
+  };
+
+  const openFile = async (path: string, flags: number): Promise<number> => {
+    const t = await target(path);
+    if (t.kind === 'stats') {
+      const text = Buffer.from(await options.statsText());
+      const body = { read: async (offset: number, length: number) => text.subarray(offset, offset + length) } as unknown as FileBody;
+      return handles.add({ kind: 'file', ino: 0, flags, body, snapshot: true });
+    }
+    if (t.kind === 'snapshots-root') throw new StrataError('EISDIR', `${path} is a directory`);
+    const wantsWrite = (flags & O_ACCMODE) !== O_RDONLY;
+    if (wantsWrite && (options.readOnly || t.atVersion !== undefined)) throw ReadOnly(`${path} is read-only`);
+    const inode = await ns.resolve(t.path, t.atVersion);
+    if ((inode.mode & S_IFMT) === S_IFDIR) throw new StrataError('EISDIR', `${path} is a directory`);
+    if (t.atVersion !== undefined) {
+      const body = await FileBody.load(volume.bodyContext, inode, t.atVersion);
+      return handles.add({ kind: 'file', ino: inode.ino, flags, body, snapshot: true });
+    }
+    const body = await volume.files.acquire(inode.ino);
+    return handles.add({ kind: 'file', ino: inode.ino, flags, body, snapshot: false });
+  };
+
+  return {
+    handles,
+
+    init(cb: (err: number) => void) {
+      cb(0);
+    },
+
+    statfs(_path: string, cb: Reply) {
+      answer('statfs', '/', cb, async () => {
+        const usage = await ns.usage();
+        const blockBytes = 4096;
+        const totalBlocks = 0xffff_ffff;
+        const usedBlocks = Math.min(totalBlocks, Math.ceil(usage.bytes / blockBytes));
+        const totalFiles = 0xffff_ffff;
+        return [{
+          bsize: blockBytes, frsize: blockBytes, blocks: totalBlocks, bfree: totalBlocks - usedBlocks, bavail: totalBlocks - usedBlocks,
+          files: totalFiles, ffree: totalFiles - usage.inodes, favail: totalFiles - usage.inodes, fsid: 0, flag: 0, namemax: 255,
+        }];
+      });
+    },
+
+    getattr(path: string, cb: Reply) {
+      answer('getattr', path, cb, async () => [await statOf(path)]);
+    },
+
+    fgetattr(path: string, fd: number, cb: Reply) {
+      answer('fgetattr', path, cb, async () => {
+        const handle = handles.get(fd);
+        if (handle?.kind === 'file' && !handle.snapshot) return [await liveStat(await ns.getattr(handle.ino))];
+        return [await statOf(path)];
+      });
+    },
+
+    access(path: string, _mode: number, cb: Reply) {
+      answer('access', path, cb, async () => {
+        await statOf(path);
+      });
+    },
+
+    opendir(path: string, _flags: number, cb: Reply) {
+      answer('opendir', path, cb, async () => {
+        const t = await target(path);
+        if (t.kind === 'stats') throw new StrataError('ENOTDIR', `${path} is not a directory`);
+        if (t.kind === 'snapshots-root') return [handles.add({ kind: 'dir', ino: 0 })];
+        const inode = await ns.resolve(t.path, t.atVersion);
+        if ((inode.mode & S_IFMT) !== S_IFDIR) throw new StrataError('ENOTDIR', `${path} is not a directory`);
+        return [handles.add({ kind: 'dir', ino: inode.ino })];
+      });
+    },
+
+    releasedir(_path: string, fd: number, cb: Reply) {
+      handles.remove(fd);
+      cb(0);
+    },
+
+    readdir(path: string, cb: Reply) {
+      answer('readdir', path, cb, async () => {
+        const t = await target(path);
+        if (t.kind === 'snapshots-root') {
+          const pins = await listPins(volume);
+          return [['.', '..', ...pins.map((pin) => pin.name)]];
+        }
+        if (t.kind === 'stats') throw new StrataError('ENOTDIR', `${path} is not a directory`);
+        const dir = await ns.resolve(t.path, t.atVersion);
+        const names = ['.', '..'];
+        let after: string | undefined;
+        for (;;) {
+          const page = await ns.readdir(dir.ino, { after, limit: 1024, atVersion: t.atVersion });
+          for (const entry of page) names.push(entry.name);
+          if (page.length < 1024) break;
+          after = page[page.length - 1]!.name;
+        }
+        return [names];
+      });
+    },
+
+    mkdir(path: string, mode: number, cb: Reply) {
+      answer('mkdir', path, cb, async () => {
+        const { parent, name } = await ns.resolveParent(await writable(path));
+        await ns.mkdir(parent.ino, name, mode, options.callerOf());
+      });
+    },
+
+    rmdir(path: string, cb: Reply) {
+      answer('rmdir', path, cb, async () => {
+        const { parent, name } = await ns.resolveParent(await writable(path));
+        await ns.rmdir(parent.ino, name);
+      });
+    },
+
+    create(path: string, mode: number, cb: Reply) {
+      answer('create', path, cb, async () => {
+        const livePath = await writable(path);
+        const { parent, name } = await ns.resolveParent(livePath);
+        const inode = await ns.create(parent.ino, name, mode, options.callerOf());
+        const body = await volume.files.acquire(inode.ino);
+        return [handles.add({ kind: 'file', ino: inode.ino, flags: fsConstants.O_RDWR, body, snapshot: false })];
+      });
+    },
+
+    mknod(path: string, mode: number, dev: number, cb: Reply) {
+      answer('mknod', path, cb, async () => {
+        const { parent, name } = await ns.resolveParent(await writable(path));
+        await ns.mknod(parent.ino, name, mode, dev, options.callerOf());
+      });
+    },
+
+    open(path: string, flags: number, cb: Reply) {
+      answer('open', path, cb, async () => [await openFile(path, flags)]);
+    },
+
+    read(_path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+      const handle = handles.get(fd);
+      if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
+      handle.body.read(position, length).then(
+        (bytes) => cb(bytes.copy(buffer, 0, 0, Math.min(bytes.length, length))),
+        (err: unknown) => {
+          options.log('read failed', { fd, ino: handle.ino, position, error: describe(err) });
+          cb(errnoOf(err));
+        },
+      );
+    },
+
+    write(_path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+      const handle = handles.get(fd);
+      if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
+      if (handle.snapshot) return cb(ERRNO.EROFS);
+      const body = handle.body;
+      // The kernel's buffer is reused after we answer: write() copies it into block buffers now.
+      body.write(handle.flags & O_APPEND ? body.sizeBytes : position, buffer.subarray(0, length));
+      body.drain().then(
+        () => cb(length),
+        (err: unknown) => cb(errnoOf(err)),
+      );
+    },
+
+    flush(path: string, fd: number, cb: Reply) {
+      answer('flush', path, cb, async () => {
+        const handle = fileHandle(fd);
+        if (!handle.snapshot) await handle.body.publish();
+      });
+    },
+
+    fsync(path: string, fd: number, _datasync: boolean, cb: Reply) {
+      answer('fsync', path, cb, async () => {
+        const handle = fileHandle(fd);
+        if (!handle.snapshot) await handle.body.publish({ sync: true });
+      });
+    },
+
+    fsyncdir(_path: string, _fd: number, _datasync: boolean, cb: Reply) {
+      cb(0);
+    },
+
+    release(path: string, fd: number, cb: Reply) {
+      answer('release', path, cb, async () => {
+        const handle = handles.remove(fd);
+        if (handle?.kind === 'file' && !handle.snapshot) await volume.files.release(handle.ino);
+      });
+    },
+
+    truncate(path: string, size: number, cb: Reply) {
+      answer('truncate', path, cb, async () => {
+        const inode = await ns.resolve(await writable(path));
+        await truncateInode(inode, size);
+      });
+    },
+
+    ftruncate(path: string, fd: number, size: number, cb: Reply) {
+      answer('ftruncate', path, cb, async () => {
+        const handle = fileHandle(fd);
+        if (handle.snapshot) throw ReadOnly(`${path} is read-only`);
+        await handle.body.truncate(size);
+        await handle.body.publish();
+      });
+    },
+
+    readlink(path: string, cb: Reply) {
+      answer('readlink', path, cb, async () => {
+        const { inode, atVersion } = await inodeAt(path);
+        return [await ns.readlink(inode.ino, atVersion)];
+      });
+    },
+
+    symlink(linkTarget: string, path: string, cb: Reply) {
+      answer('symlink', path, cb, async () => {
+        const { parent, name } = await ns.resolveParent(await writable(path));
+        await ns.symlink(parent.ino, name, linkTarget, options.callerOf());
+      });
+    },
+
+    link(existing: string, path: string, cb: Reply) {
+      answer('link', path, cb, async () => {
+        const source = await ns.resolve(await writable(existing));
+        const { parent, name } = await ns.resolveParent(await writable(path));
+        await ns.link(source.ino, parent.ino, name);
+      });
+    },
+
+    unlink(path: string, cb: Reply) {
+      answer('unlink', path, cb, async () => {
+        const { parent, name } = await ns.resolveParent(await writable(path));
+        await ns.unlink(parent.ino, name);
+      });
+    },
+
+    rename(from: string, to: string, cb: Reply) {
+      answer('rename', from, cb, async () => {
+        const source = await ns.resolveParent(await writable(from));
+        const dest = await ns.resolveParent(await writable(to));
+        await ns.rename(source.parent.ino, source.name, dest.parent.ino, dest.name);
+      });
+    },
+
+    chmod(path: string, mode: number, cb: Reply) {
+      answer('chmod', path, cb, async () => {
+        const inode = await ns.resolve(await writable(path));
+        await ns.setattr(inode.ino, { mode });
+      });
+    },
+
+    chown(path: string, uid: number, gid: number, cb: Reply) {
+      answer('chown', path, cb, async () => {
+        const inode = await ns.resolve(await writable(path));
+        await ns.setattr(inode.ino, { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid });
+      });
+    },
+
+    utimens(path: string, atime: number, mtime: number, cb: Reply) {
+      answer('utimens', path, cb, async () => {
+        const inode = await ns.resolve(await writable(path));
+        // A pending write would stamp its own mtime at publish: publish first, then set the times.
+        const open = volume.files.peek(inode.ino);
+        if (open) await (await open).publish();
+        await ns.setattr(inode.ino, { atimeMs: atime, mtimeMs: mtime });
+      });
+    },
+
+    setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Reply) {
+      answer('setxattr', path, cb, async () => {
+        const inode = await ns.resolve(await writable(path));
+        await ns.setxattr(inode.ino, name, Buffer.from(value), flags & (XATTR_CREATE | 2));
+      });
+    },
+
+    getxattr(path: string, name: string, _position: number, cb: Reply) {
+      answer('getxattr', path, cb, async () => {
+        const { inode, atVersion } = await inodeAt(path);
+        return [await ns.getxattr(inode.ino, name, atVersion)];
+      });
+    },
+
+    listxattr(path: string, cb: Reply) {
+      answer('listxattr', path, cb, async () => {
+        const { inode, atVersion } = await inodeAt(path);
+        return [await ns.listxattr(inode.ino, atVersion)];
+      });
+    },
+
+    removexattr(path: string, name: string, cb: Reply) {
+      answer('removexattr', path, cb, async () => {
+        const inode = await ns.resolve(await writable(path));
+        await ns.removexattr(inode.ino, name);
+      });
+    },
+  };
+
+  async function truncateInode(inode: Inode, size: number): Promise<void> {
+    if ((inode.mode & S_IFMT) === S_IFDIR) throw new StrataError('EISDIR', `inode ${inode.ino} is a directory`);
+    if ((inode.mode & S_IFMT) !== S_IFREG) throw new StrataError('EINVAL', `inode ${inode.ino} is not a regular file`);
+    const body = await volume.files.acquire(inode.ino);
+    try {
+      await body.truncate(size);
+      await body.publish();
+    } finally {
+      await volume.files.release(inode.ino);
+    }
+  }
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+

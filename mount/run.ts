@@ -1,0 +1,78 @@
+// Mounts a volume with fuse-native and keeps it until unmount: kernel options, the caller's
+// identity for each operation, and a clean stop that publishes every open write first.
+
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import Fuse from 'fuse-native';
+import type { Caller } from '../src/meta/namespace.js';
+import type { Volume } from '../src/volume.js';
+import { makeOperations } from './operations.js';
+import { callerContext } from './caller.js';
+
+const run = promisify(execFile);
+
+export interface MountOptions {
+  readOnly: boolean;
+  allowOther: boolean;
+  snapshotVersion?: number;
+  log: (message: string, fields?: object) => void;
+  statsText: () => Promise<string>;
+}
+
+export interface MountedVolume {
+  mountpoint: string;
+  unmount(): Promise<void>;
+}
+
+/** Whether the kernel lists a FUSE mount at `mountpoint`. */
+export async function isFuseMounted(mountpoint: string): Promise<boolean> {
+  const mounts = await readFile('/proc/mounts', 'utf8');
+  return mounts.split('\n').some((line) => {
+    const [, point, type] = line.split(' ');
+    return point === mountpoint && type?.startsWith('fuse');
+  });
+}
+
+/** Detaches a mount point whose process died (ENOTCONN); returns whether one was found. */
+export async function recoverStaleMount(mountpoint: string): Promise<boolean> {
+  if (!(await isFuseMounted(mountpoint))) return false;
+  const alive = await stat(mountpoint).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOTCONN');
+  if (alive) throw new Error(`${mountpoint} is already a live FUSE mount; unmount it first (strata umount ${mountpoint})`);
+  await run('fusermount', ['-uz', mountpoint]).catch(() => run('umount', ['-l', mountpoint]));
+  return true;
+}
+
+export async function mountVolume(volume: Volume, mountpoint: string, options: MountOptions): Promise<MountedVolume> {
+  const caller = callerContext();
+  const operations = makeOperations(volume, {
+    readOnly: options.readOnly,
+    snapshotVersion: options.snapshotVersion,
+    callerOf: (): Caller => caller.current(),
+    log: options.log,
+    statsText: options.statsText,
+  });
+  // fuse-native joins options into one -o string; kernel options it has no setting for ride on fsname.
+  const kernelOptions = ['strata', 'big_writes', 'max_write=131072', 'use_ino', 'hard_remove', 'subtype=strata'];
+  if (options.readOnly || options.snapshotVersion !== undefined) kernelOptions.push('ro');
+  const fuse = new Fuse(mountpoint, caller.wrap(operations), {
+    force: true,
+    mkdir: false,
+    timeout: false,
+    defaultPermissions: true,
+    allowOther: options.allowOther,
+    fsname: kernelOptions.join(','),
+    attrTimeout: '1',
+    entryTimeout: '1',
+  });
+  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  let stopping: Promise<void> | undefined;
+  return {
+    mountpoint,
+    unmount: () =>
+      (stopping ??= (async () => {
+        await volume.files.publishAll(true);
+        await new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+      })()),
+  };
+}

@@ -1,0 +1,390 @@
+#!/usr/bin/env node
+// Patches node_modules/fuse-native (2.2.6) so operation handlers learn who called them, and
+// rebuilds its native addon from source with node-gyp.
+//
+// What the patch changes (marker: "strata-fuse-context-patch v1"):
+//   fuse-native.c
+//     - On the FUSE thread, before handing an operation to JS, records fuse_get_context()'s
+//       uid, gid, pid and umask in the operation's thread-locals struct.
+//     - New export fuse_native_get_context(locals) -> { uid, gid, pid, umask }, and the
+//       constant strata_context_patch = 1 (lets callers check that the patched addon is loaded).
+//     - Fixes utimens: upstream passes atime twice, so handlers received mtime === atime.
+//   index.js
+//     - Every user handler gets one extra, final argument after its callback: the caller's
+//       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
+//       object while the handler runs synchronously, and null otherwise.
+//     - Fuse.strataContextPatch === 1; loading throws if the native addon is not the patched one.
+//     - getxattr/listxattr answer ERANGE when the kernel's buffer is too small (upstream: EIO, or a
+//       RangeError that kills the process for listxattr).
+//
+// Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
+//   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
+//   --rebuild  rebuild the addon even if it looks up to date
+// Idempotent: a second run finds the markers and the patched addon, and does nothing.
+
+import { createRequire } from 'node:module';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const MARKER = 'strata-fuse-context-patch v1';
+const MARKER_PREFIX = 'strata-fuse-context-patch';
+const PATCH_VERSION = 1;
+const EXPECTED_VERSION = '2.2.6';
+// sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
+const PRISTINE = {
+  'fuse-native.c': 'e20f3726f19bc22613377b6b2e1516d8aacec09eca2ae79398cae612db7da7e8',
+  'index.js': '9bf5f371ec9977340548a4ad0db1a9bf1a2c16c436340ef7e1594ab21da27896',
+};
+
+const args = new Set(process.argv.slice(2));
+const CHECK_ONLY = args.has('--check');
+const FORCE_REBUILD = args.has('--rebuild');
+for (const a of args) {
+  if (a !== '--check' && a !== '--rebuild') fail(`unknown argument ${a}`);
+}
+
+const t0 = Date.now();
+const log = (msg) => console.log(`[fuse-native patch] ${msg}`);
+function fail(msg) {
+  console.error(`[fuse-native patch] ERROR: ${msg}`);
+  process.exit(1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The edits. Each anchor must occur exactly once in the pristine file.
+
+const C_EDITS = [
+  {
+    what: 'marker',
+    anchor: '#define FUSE_USE_VERSION 29\n',
+    replace: `/* ${MARKER}: see scripts/fuse-native/patch.mjs in the Strata repository */\n#define FUSE_USE_VERSION 29\n`,
+  },
+  {
+    what: 'caller fields in fuse_thread_locals_t',
+    anchor: '  uv_sem_t sem;\n  uv_async_t async;\n\n} fuse_thread_locals_t;',
+    replace:
+      '  uv_sem_t sem;\n  uv_async_t async;\n\n' +
+      '  // strata-fuse-context-patch: who issued the request being dispatched\n' +
+      '  uint32_t caller_uid;\n  uint32_t caller_gid;\n  uint32_t caller_pid;\n  uint32_t caller_umask;\n\n' +
+      '} fuse_thread_locals_t;',
+  },
+  {
+    what: 'fuse_native_capture_context()',
+    anchor: 'static fuse_thread_locals_t* get_thread_locals();\n',
+    replace:
+      'static fuse_thread_locals_t* get_thread_locals();\n\n' +
+      '// strata-fuse-context-patch: must run on the FUSE thread serving the request.\n' +
+      'static void fuse_native_capture_context (fuse_thread_locals_t *l) {\n' +
+      '  struct fuse_context *fctx = fuse_get_context();\n' +
+      '  l->caller_uid = (uint32_t) fctx->uid;\n' +
+      '  l->caller_gid = (uint32_t) fctx->gid;\n' +
+      '  l->caller_pid = (uint32_t) fctx->pid;\n' +
+      '  l->caller_umask = (uint32_t) fctx->umask;\n' +
+      '}\n',
+  },
+  {
+    what: 'capture in FUSE_NATIVE_HANDLER (every op but init)',
+    anchor: '  l->op_fn = fuse_native_dispatch_##name;\\\n',
+    replace: '  l->op_fn = fuse_native_dispatch_##name;\\\n  fuse_native_capture_context(l);\\\n',
+  },
+  {
+    what: 'capture in fuse_native_init',
+    anchor: '  l->op_fn = fuse_native_dispatch_init;\n',
+    replace: '  l->op_fn = fuse_native_dispatch_init;\n  fuse_native_capture_context(l);\n',
+  },
+  {
+    what: 'utimens passes mtime (upstream passed atime twice)',
+    anchor: '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)\n',
+    replace: '  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n',
+  },
+  {
+    what: 'fuse_native_get_context()',
+    anchor: 'NAPI_INIT() {\n',
+    replace:
+      '// strata-fuse-context-patch\n' +
+      `static const uint32_t strata_context_patch = ${PATCH_VERSION};\n\n` +
+      'NAPI_METHOD(fuse_native_get_context) {\n' +
+      '  NAPI_ARGV(1)\n' +
+      '  NAPI_ARGV_BUFFER_CAST(fuse_thread_locals_t *, l, 0);\n' +
+      '  napi_value obj;\n' +
+      '  napi_value v;\n' +
+      '  NAPI_STATUS_THROWS(napi_create_object(env, &obj))\n' +
+      '  NAPI_STATUS_THROWS(napi_create_uint32(env, l->caller_uid, &v))\n' +
+      '  NAPI_STATUS_THROWS(napi_set_named_property(env, obj, "uid", v))\n' +
+      '  NAPI_STATUS_THROWS(napi_create_uint32(env, l->caller_gid, &v))\n' +
+      '  NAPI_STATUS_THROWS(napi_set_named_property(env, obj, "gid", v))\n' +
+      '  NAPI_STATUS_THROWS(napi_create_uint32(env, l->caller_pid, &v))\n' +
+      '  NAPI_STATUS_THROWS(napi_set_named_property(env, obj, "pid", v))\n' +
+      '  NAPI_STATUS_THROWS(napi_create_uint32(env, l->caller_umask, &v))\n' +
+      '  NAPI_STATUS_THROWS(napi_set_named_property(env, obj, "umask", v))\n' +
+      '  return obj;\n' +
+      '}\n\n' +
+      'NAPI_INIT() {\n',
+  },
+  {
+    what: 'exports',
+    anchor: '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n',
+    replace:
+      '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n' +
+      '  NAPI_EXPORT_FUNCTION(fuse_native_get_context)\n' +
+      '  NAPI_EXPORT_UINT32(strata_context_patch)\n',
+  },
+];
+
+const JS_EDITS = [
+  {
+    what: 'marker and native addon check',
+    anchor: "const binding = require('node-gyp-build')(__dirname)\n",
+    replace:
+      "const binding = require('node-gyp-build')(__dirname)\n\n" +
+      `// ${MARKER}: see scripts/fuse-native/patch.mjs in the Strata repository.\n` +
+      `if (typeof binding.fuse_native_get_context !== 'function' || binding.strata_context_patch !== ${PATCH_VERSION}) {\n` +
+      "  throw new Error('fuse-native: index.js carries the Strata caller-context patch but the loaded native addon (' +\n" +
+      "    require('node-gyp-build').path(__dirname) + ') does not; run `node scripts/fuse-native/patch.mjs`')\n" +
+      '}\n',
+  },
+  {
+    what: 'constructor wraps ops',
+    anchor: '    this.ops = ops\n',
+    replace:
+      '    this.ops = wrapOpsWithContext(this, ops) // strata-fuse-context-patch\n' +
+      '    this._context = null // caller of the op being dispatched right now (strata-fuse-context-patch)\n',
+  },
+  {
+    what: 'dispatch reads the caller context',
+    anchor: '        return self[funcName].apply(self, [boundSignal, ...args])\n',
+    replace:
+      '        // strata-fuse-context-patch: the caller, captured on the FUSE thread for this request\n' +
+      '        self._context = binding.fuse_native_get_context(nativeHandler)\n' +
+      '        try {\n' +
+      '          return self[funcName].apply(self, [boundSignal, ...args])\n' +
+      '        } finally {\n' +
+      '          self._context = null\n' +
+      '        }\n',
+  },
+  {
+    what: 'getxattr ERANGE',
+    anchor: '        value.copy(valueBuf)\n',
+    replace:
+      '        // strata-fuse-context-patch: a value larger than a non-empty kernel buffer is ERANGE\n' +
+      '        if (valueBuf.length && value.length > valueBuf.length) return signal(Fuse.ERANGE, valueBuf.buffer)\n' +
+      '        value.copy(valueBuf)\n',
+  },
+  {
+    what: 'listxattr ERANGE',
+    anchor: '          return signal(size, listBuf.buffer)\n        }\n',
+    replace:
+      '          return signal(size, listBuf.buffer)\n        }\n\n' +
+      '        // strata-fuse-context-patch: a list larger than the kernel buffer is ERANGE\n' +
+      '        let needed = 0\n' +
+      '        for (const name of list) needed += Buffer.byteLength(name) + 1\n' +
+      '        if (needed > listBuf.length) return signal(Fuse.ERANGE, listBuf.buffer)\n',
+  },
+  {
+    what: 'fuse.context()',
+    anchor: '  errno (code) {\n',
+    replace:
+      '  // strata-fuse-context-patch: { uid, gid, pid, umask } of the caller of the operation being\n' +
+      '  // dispatched; only valid synchronously inside a handler (null otherwise). Handlers also get\n' +
+      '  // the same object as their last argument, after the callback, which stays valid across awaits.\n' +
+      '  context () {\n' +
+      '    return this._context\n' +
+      '  }\n\n' +
+      '  errno (code) {\n',
+  },
+  {
+    what: 'Fuse.strataContextPatch',
+    anchor: '\nmodule.exports = Fuse\n',
+    replace: '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n\nmodule.exports = Fuse\n',
+  },
+  {
+    what: 'wrapOpsWithContext()',
+    anchor: 'function getStatfsArray (statfs) {\n',
+    replace:
+      '// strata-fuse-context-patch: calls each user handler with the caller context appended after its\n' +
+      '// callback. The wrappers run synchronously inside the dispatch, while self._context is current.\n' +
+      'function wrapOpsWithContext (self, ops) {\n' +
+      '  if (!ops) return ops\n' +
+      '  const wrapped = Object.create(ops)\n' +
+      '  for (const name of OpcodesAndDefaults.keys()) {\n' +
+      '    const fn = ops[name]\n' +
+      "    if (typeof fn !== 'function') continue\n" +
+      '    wrapped[name] = function () {\n' +
+      '      const args = Array.prototype.slice.call(arguments)\n' +
+      '      args.push(self._context)\n' +
+      '      return fn.apply(ops, args)\n' +
+      '    }\n' +
+      '  }\n' +
+      '  return wrapped\n' +
+      '}\n\n' +
+      'function getStatfsArray (statfs) {\n',
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+
+const require = createRequire(import.meta.url);
+let pkgJsonPath;
+try {
+  pkgJsonPath = require.resolve('fuse-native/package.json');
+} catch {
+  fail('cannot find node_modules/fuse-native (run npm ci first)');
+}
+const dir = path.dirname(pkgJsonPath);
+const version = JSON.parse(fs.readFileSync(pkgJsonPath, 'utf8')).version;
+log(`fuse-native ${version} at ${dir}`);
+if (version !== EXPECTED_VERSION) {
+  fail(`expected fuse-native ${EXPECTED_VERSION}, found ${version}; review the edits in this script before using it`);
+}
+
+const sha256 = (s) => createHash('sha256').update(s).digest('hex');
+
+function planFile(name, edits) {
+  const file = path.join(dir, name);
+  const text = fs.readFileSync(file, 'utf8');
+  if (text.includes(MARKER)) return { name, file, patched: true, text };
+  if (text.includes(MARKER_PREFIX)) {
+    fail(`${name} carries a different version of the Strata patch; reinstall fuse-native (rm -rf ${dir} && npm ci)`);
+  }
+  if (sha256(text) !== PRISTINE[name]) {
+    fail(`${name} is not the pristine fuse-native ${EXPECTED_VERSION} file (sha256 ${sha256(text)}); reinstall it (rm -rf ${dir} && npm ci)`);
+  }
+  let out = text;
+  for (const e of edits) {
+    const n = out.split(e.anchor).length - 1;
+    if (n !== 1) fail(`${name}: anchor for "${e.what}" found ${n} times (expected 1)`);
+    out = out.replace(e.anchor, () => e.replace);
+  }
+  if (!out.includes(MARKER)) fail(`${name}: marker missing after patching`);
+  return { name, file, patched: false, text: out };
+}
+
+// Loads a .node file in a child process (keeps this process clean) and reports its patch version.
+function addonPatchVersion(nodeFile) {
+  if (!fs.existsSync(nodeFile)) return null;
+  const r = spawnSync(
+    process.execPath,
+    ['-e', 'const b = require(process.argv[1]); process.stdout.write(String(typeof b.fuse_native_get_context === "function" ? b.strata_context_patch : 0))', nodeFile],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) return null;
+  return Number(r.stdout.trim()) || 0;
+}
+
+const cPlan = planFile('fuse-native.c', C_EDITS);
+const jsPlan = planFile('index.js', JS_EDITS);
+const installedAddon = path.join(dir, 'build', 'Release', 'fuse.node');
+const addonOk = addonPatchVersion(installedAddon) === PATCH_VERSION;
+
+log(`fuse-native.c: ${cPlan.patched ? 'patched' : 'not patched'}; index.js: ${jsPlan.patched ? 'patched' : 'not patched'}; ` +
+  `build/Release/fuse.node: ${addonOk ? 'patched addon' : fs.existsSync(installedAddon) ? 'NOT the patched addon' : 'absent (prebuild in use)'}`);
+
+if (CHECK_ONLY) {
+  const ok = cPlan.patched && jsPlan.patched && addonOk;
+  log(ok ? 'OK: patched and built' : 'NOT patched; run node scripts/fuse-native/patch.mjs');
+  process.exit(ok ? 0 : 1);
+}
+
+if (cPlan.patched && jsPlan.patched && addonOk && !FORCE_REBUILD) {
+  verify();
+  log(`already patched; nothing to do (${Date.now() - t0} ms)`);
+  process.exit(0);
+}
+
+// Build the addon in a staging copy inside the package (so binding.gyp's `node -e require(...)`
+// resolves napi-macros and fuse-shared-library exactly as in place), then swap the result in.
+// The package's own build/ is never deleted, so concurrent users never see a half-built state.
+if (!cPlan.patched || !addonOk || FORCE_REBUILD) {
+  const stage = path.join(dir, `.strata-build-${process.pid}`);
+  fs.rmSync(stage, { recursive: true, force: true });
+  fs.mkdirSync(stage);
+  try {
+    fs.copyFileSync(path.join(dir, 'binding.gyp'), path.join(stage, 'binding.gyp'));
+    fs.writeFileSync(path.join(stage, 'fuse-native.c'), cPlan.text);
+    const gyp = findNodeGyp();
+    const gypArgs = [gyp, 'rebuild', `--jobs=max`];
+    const nodedir = findNodedir();
+    if (nodedir) gypArgs.push(`--nodedir=${nodedir}`);
+    log(`building with ${gyp}${nodedir ? ` --nodedir=${nodedir}` : ' (node headers from node-gyp cache/download)'}`);
+    const tb = Date.now();
+    const r = spawnSync(process.execPath, gypArgs, { cwd: stage, encoding: 'utf8', env: { ...process.env } });
+    if (r.status !== 0) {
+      console.error(r.stdout);
+      console.error(r.stderr);
+      fail(`node-gyp rebuild failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''})`);
+    }
+    const built = path.join(stage, 'build', 'Release', 'fuse.node');
+    const v = addonPatchVersion(built);
+    if (v !== PATCH_VERSION) fail(`built addon ${built} does not export the patch (got ${v})`);
+    log(`built patched addon in ${((Date.now() - tb) / 1000).toFixed(1)} s`);
+    fs.mkdirSync(path.dirname(installedAddon), { recursive: true });
+    const tmp = path.join(path.dirname(installedAddon), `.fuse.node.${process.pid}.tmp`);
+    fs.copyFileSync(built, tmp);
+    fs.renameSync(tmp, installedAddon);
+    log(`installed ${path.relative(process.cwd(), installedAddon) || installedAddon}`);
+  } finally {
+    fs.rmSync(stage, { recursive: true, force: true });
+  }
+}
+
+for (const p of [cPlan, jsPlan]) {
+  if (p.patched) continue;
+  const tmp = `${p.file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, p.text);
+  fs.renameSync(tmp, p.file);
+  log(`patched ${p.name} (${(p.name === 'index.js' ? JS_EDITS : C_EDITS).length} edits)`);
+}
+
+verify();
+log(`done in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+// ---------------------------------------------------------------------------------------------
+
+// Loads fuse-native the way the application will (a fresh process) and checks the patched addon won.
+function verify() {
+  const code = [
+    'const Fuse = require(process.argv[1]);',
+    "const where = require(require.resolve('node-gyp-build', { paths: [process.argv[1]] })).path(process.argv[1]);",
+    "if (Fuse.strataContextPatch !== " + PATCH_VERSION + " || typeof Fuse.prototype.context !== 'function') throw new Error('patch not active');",
+    'process.stdout.write(where);',
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['-e', code, dir], { encoding: 'utf8' });
+  if (r.status !== 0) fail(`verification failed: ${r.stderr.trim()}`);
+  log(`verified: require('fuse-native') loads ${r.stdout.trim()} (Fuse.strataContextPatch = ${PATCH_VERSION})`);
+}
+
+function findNodeGyp() {
+  const candidates = [];
+  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
+  try {
+    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
+  } catch {}
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  candidates.push(path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  try {
+    const npmCli = fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+    candidates.push(path.join(path.dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
+  } catch {}
+  const found = candidates.find((c) => c && fs.existsSync(c));
+  if (!found) fail(`node-gyp not found (looked at: ${candidates.join(', ')}); install npm or add node-gyp as a devDependency`);
+  return found;
+}
+
+// Prefer local Node headers (offline): npm_config_nodedir, else <node prefix>/include/node if it
+// matches the running Node's major version.
+function findNodedir() {
+  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
+  const prefix = path.resolve(path.dirname(process.execPath), '..');
+  const inc = path.join(prefix, 'include', 'node');
+  if (!fs.existsSync(path.join(inc, 'common.gypi')) || !fs.existsSync(path.join(inc, 'node_api.h'))) return null;
+  try {
+    const h = fs.readFileSync(path.join(inc, 'node_version.h'), 'utf8');
+    const major = /#define NODE_MAJOR_VERSION (\d+)/.exec(h)?.[1];
+    if (major !== process.versions.node.split('.')[0]) return null;
+  } catch {
+    return null;
+  }
+  return prefix;
+}

@@ -3,12 +3,13 @@
 
 import { StrataError } from '../errors.js';
 import { UsageError } from './args.js';
+import { fsckCommand, gc } from './gc.js';
 import { ls, stat, status } from './inspect.js';
 import { mount, umount } from './mount.js';
 import { snapshot } from './snapshot.js';
 import { get, put } from './transfer.js';
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { mount, umount, put, get, stat, ls, status, snapshot };
+const commands: Record<string, (argv: string[]) => Promise<number>> = { mount, umount, put, get, stat, ls, status, snapshot, gc, fsck: fsckCommand };
 
 const HELP = `strata: a POSIX filesystem on an object store
 
@@ -20,6 +21,8 @@ const HELP = `strata: a POSIX filesystem on an object store
   strata stat <path>                 body descriptor and chunk manifests of a file
   strata status                      volume, backend, sizes, pins, GC queue, cache
   strata snapshot pin|list|retire    snapshot pins
+  strata gc [--grace 1h] [--dry-run] collect unreachable objects and old history now
+  strata fsck [--repair]             check every block; find leaked objects
 
 Common options: --volume <name> (default "default"), --home <dir> (default $STRATA_HOME or ~/.strata)
 `;

@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { serveControl } from '../control/server.js';
 import { defaultHome, volumePaths } from '../home.js';
 import { log } from '../log.js';
+import { startGcWorker } from '../gc/run.js';
 import { findPin } from '../snapshot/pins.js';
 import { Volume } from '../volume.js';
 import { isFuseMounted, mountVolume, recoverStaleMount } from '../../mount/run.js';
@@ -17,6 +18,8 @@ import { parseArgs, UsageError } from './args.js';
 import { VOLUME_FLAGS, VOLUME_USAGE, volumeOptions } from './common.js';
 
 const runCommand = promisify(execFile);
+const DEFAULT_GRACE_MS = 3_600_000;
+const GC_INTERVAL_MS = 60_000;
 
 const MOUNT_FLAGS = {
   ...VOLUME_FLAGS,
@@ -61,6 +64,9 @@ export async function mount(argv: string[]): Promise<number> {
     log: (message, fields) => log('error', message, fields),
     statsText: async () => JSON.stringify({ volume: volume.name, version: volume.kv.currentVersion(), cache: volume.cache.currentStats(), uploadsInFlight: volume.bodyContext.uploads.inFlight }, null, 2) + '\n',
   });
+  const stopGc = readOnly
+    ? async () => undefined
+    : startGcWorker(volume, { graceMs: (flags.grace as number | undefined) ?? DEFAULT_GRACE_MS, intervalMs: GC_INTERVAL_MS, log: (message, fields) => log('info', message, fields) });
   const info: MountInfo = { pid: process.pid, mountpoint };
   await writeFile(paths.mountInfo, JSON.stringify(info) + '\n', { mode: 0o600 });
   log('info', 'mounted', { mountpoint, volume: volume.name, backend: volume.store.description, readOnly, snapshot: flags.snapshot ?? null });
@@ -81,6 +87,7 @@ export async function mount(argv: string[]): Promise<number> {
     log('error', 'unmount failed; detaching lazily', { error: (err as Error).message });
     await runCommand('fusermount', ['-uz', mountpoint]).catch(() => undefined);
   }
+  await stopGc();
   control.close();
   await unlink(paths.socket).catch(() => undefined);
   await unlink(paths.mountInfo).catch(() => undefined);

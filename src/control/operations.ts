@@ -4,6 +4,8 @@
 import { Invalid } from '../errors.js';
 import { loadBody, loadManifests } from '../meta/body-records.js';
 import { keys } from '../meta/keys.js';
+import { fsck } from '../gc/fsck.js';
+import { runGc } from '../gc/run.js';
 import { getFile, putFile } from '../io/transfer.js';
 import { findPin, listPins, pinSnapshot, retireSnapshot } from '../snapshot/pins.js';
 import type { Volume } from '../volume.js';
@@ -39,6 +41,9 @@ export const operations: Record<string, Operation> = {
     const snapshot = args.snapshot === undefined ? undefined : await findPin(volume, stringArg(args, 'snapshot'));
     return getFile(volume, stringArg(args, 'path'), stringArg(args, 'local'), { atVersion: snapshot?.version });
   },
+
+  gc: ({ volume }, args) => runGc(volume, { graceMs: Number(args.graceMs ?? 3_600_000), dryRun: args.dryRun === true }),
+  fsck: ({ volume }, args) => fsck(volume, { repair: args.repair === true }),
 
   stat: async ({ volume }, args) => {
     const snapshot = args.snapshot === undefined ? undefined : await findPin(volume, stringArg(args, 'snapshot'));

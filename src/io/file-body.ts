@@ -286,39 +286,33 @@ export class FileBody {
     const out = Buffer.alloc(length);
     const { chunkBytes } = this.ctx;
     const end = offset + length;
-    const keysInPlan: string[] = [];
-    const fetches: Promise<void>[] = [];
+    const firstChunk = Math.floor(offset / chunkBytes);
+    const lastChunk = Math.floor((end - 1) / chunkBytes);
+    const below = this.segments.filter((s) => s.seq < belowSeq && s.chunkIndex >= firstChunk && s.chunkIndex <= lastChunk);
+    await Promise.all(below.map((segment) => segment.upload.catch(() => undefined)));
+    // From here to the lease nothing awaits: GC cannot delete an object between plan and lease.
     const local = new Map<string, Buffer>();
-    for (let chunkIndex = Math.floor(offset / chunkBytes); chunkIndex * chunkBytes < end; chunkIndex++) {
+    for (const segment of below) if (segment.bytes) local.set(segment.entry.objectKey, segment.bytes);
+    const keysInPlan: string[] = [];
+    const copies: Array<() => Promise<void>> = [];
+    for (let chunkIndex = firstChunk; chunkIndex <= lastChunk; chunkIndex++) {
       const chunkStart = Math.max(offset, chunkIndex * chunkBytes);
       const chunkEnd = Math.min(end, (chunkIndex + 1) * chunkBytes);
-      const entries = [...this.baseEntries(chunkIndex)];
-      for (const segment of this.segments) {
-        if (segment.seq >= belowSeq || segment.chunkIndex !== chunkIndex) continue;
-        await segment.upload.catch(() => undefined);
-        if (segment.bytes) local.set(segment.entry.objectKey, segment.bytes);
-        entries.push(segment.entry);
-      }
+      const entries = [...this.baseEntries(chunkIndex), ...below.filter((s) => s.chunkIndex === chunkIndex).map((s) => s.entry)];
       for (const piece of overlay(entries, chunkStart, chunkEnd)) {
         const source = piece.source;
         if (!source) continue;
         keysInPlan.push(source.objectKey);
-        const localBytes = local.get(source.objectKey);
         const target = piece.logicalOffset - offset;
-        if (localBytes) {
-          localBytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
-          continue;
-        }
-        fetches.push(
-          this.ctx.cache.get(source.objectKey, source.digestUri).then((bytes) => {
-            bytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
-          }),
-        );
+        const copy = (bytes: Buffer) => void bytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
+        const localBytes = local.get(source.objectKey);
+        if (localBytes) copy(localBytes);
+        else copies.push(() => this.ctx.cache.get(source.objectKey, source.digestUri).then(copy));
       }
     }
     const release = this.ctx.leases.acquire(keysInPlan);
     try {
-      await Promise.all(fetches);
+      await Promise.all(copies.map((start) => start()));
     } finally {
       release();
     }

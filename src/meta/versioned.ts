@@ -5,12 +5,12 @@
 // Raw layout:
 //   <logical key>                     -> <wrote:u64> <payload>       the newest record
 //   h <logical key> <wrote:u64>       -> <ended:u64> <payload>       a record that was live in [wrote, ended)
-//   e <ended:u64> <logical key>       -> ""                          history by the version that ended it
+//   e <ended:u64> <logical key>       -> <wrote:u64>                 history by the version that ended it
 // Reading key K as of version v: the newest record if wrote <= v, else the history record of K with
 // wrote <= v < ended, else absent. History GC (gc/history.ts) walks `e` in order, so a pass costs what it removes.
 
 import { HISTORY_INDEX_TAG, HISTORY_TAG, isVersionedKey, keys, readU64, u64 } from './keys.js';
-import type { CommitOptions, Entry, MetaKV, Mutation, RawKV, ScanOptions } from './kv.js';
+import type { CommitOptions, Entry, MetaKV, Mutation, RawEntry, RawKV, ScanOptions } from './kv.js';
 import { Invalid } from '../errors.js';
 
 const VERSION_BYTES = 8;
@@ -29,9 +29,10 @@ export function historyIndexRange(endedBefore: number): [Buffer, Buffer] {
   return [historyIndexTag, Buffer.concat([historyIndexTag, u64(endedBefore)])];
 }
 
-/** Splits an `e` index key into the version that ended the record and the record's logical key. */
-export function parseHistoryIndexKey(key: Buffer): { endedVersion: number; logicalKey: Buffer } {
-  return { endedVersion: readU64(key, 1), logicalKey: key.subarray(1 + VERSION_BYTES) };
+/** An `e` index entry: the version that ended the record, its logical key, and its history key. */
+export function parseHistoryIndexEntry(key: Buffer, value: Buffer): { endedVersion: number; logicalKey: Buffer; historyKey: Buffer } {
+  const logicalKey = key.subarray(1 + VERSION_BYTES);
+  return { endedVersion: readU64(key, 1), logicalKey, historyKey: historyKey(logicalKey, readU64(value, 0)) };
 }
 
 function stamp(version: number, payload: Buffer): Buffer {
@@ -118,7 +119,7 @@ export class VersionedKV implements MetaKV {
       const old = previous[i];
       if (!old) return;
       ops.push({ type: 'put', key: historyKey(mutation.key, readU64(old, 0)), value: stamp(version, payloadOf(old)) });
-      ops.push({ type: 'put', key: historyIndexKey(version, mutation.key), value: Buffer.alloc(0) });
+      ops.push({ type: 'put', key: historyIndexKey(version, mutation.key), value: u64(readU64(old, 0)) });
     });
     for (const mutation of finalByKey.values()) {
       ops.push(mutation.type === 'put' ? { type: 'put', key: mutation.key, value: stamp(version, mutation.value) } : mutation);
@@ -127,6 +128,12 @@ export class VersionedKV implements MetaKV {
     await this.raw.write(ops, { sync });
     this.version = version;
     return version;
+  }
+
+  /** History index entries of records ended at or before `endedAtMost`, oldest first. */
+  historyEndedBy(endedAtMost: number, limit: number): Promise<RawEntry[]> {
+    const [start, end] = historyIndexRange(endedAtMost + 1);
+    return this.raw.range(start, end, { limit });
   }
 
   /** Deletes raw history records; used only by history GC, which decides what is safe to drop. */

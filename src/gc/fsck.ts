@@ -1,0 +1,79 @@
+// fsck: checks that every block a live manifest reaches exists with its size and checksum, that no
+// queued object is still reachable, and that every object in the store is reachable, queued or
+// staged. Anything else is a leak; repair queues leaks for GC.
+
+import { blockDigest } from '../layout/digest.js';
+import { stackedEntries, type BlockEntry, type ChunkManifest } from '../layout/manifest.js';
+import { volumeObjectPrefix } from '../layout/object-keys.js';
+import { queueObjects } from '../meta/body-records.js';
+import { keys, parseKey } from '../meta/keys.js';
+import { decode } from '../meta/records.js';
+import { Txn } from '../meta/txn.js';
+import type { Volume } from '../volume.js';
+
+export interface FsckProblem {
+  kind: 'missing' | 'short' | 'checksum' | 'queued-but-reachable' | 'leaked';
+  objectKey: string;
+  detail: string;
+}
+
+export interface FsckReport {
+  clean: boolean;
+  reachableObjects: number;
+  queuedObjects: number;
+  stagedObjects: number;
+  storedObjects: number;
+  problems: FsckProblem[];
+  repaired: number;
+}
+
+async function keySet(volume: Volume, space: 'Q' | 'S'): Promise<Set<string>> {
+  const [start, end] = keys.spaceRange(space);
+  return new Set((await volume.kv.scan(start, end)).map((entry) => parseKey.objectKey(entry.key)));
+}
+
+export async function fsck(volume: Volume, options: { repair?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<FsckReport> {
+  const [start, end] = keys.spaceRange('M');
+  const reachable = new Map<string, BlockEntry>();
+  for (const entry of await volume.kv.scan(start, end)) {
+    for (const block of stackedEntries(decode<ChunkManifest>(entry.value))) reachable.set(block.objectKey, block);
+  }
+  const queued = await keySet(volume, 'Q');
+  const staged = await keySet(volume, 'S');
+  const problems: FsckProblem[] = [];
+
+  const stored = new Map<string, number>();
+  for await (const info of volume.store.list(volumeObjectPrefix(volume.name))) stored.set(info.key, info.sizeBytes);
+
+  let checked = 0;
+  for (const [objectKey, block] of reachable) {
+    const sizeBytes = stored.get(objectKey);
+    if (sizeBytes === undefined) problems.push({ kind: 'missing', objectKey, detail: 'a manifest references it but the store does not have it' });
+    else if (sizeBytes < block.objectOffset + block.len) problems.push({ kind: 'short', objectKey, detail: `${sizeBytes} bytes, the manifest needs ${block.objectOffset + block.len}` });
+    else {
+      const digest = blockDigest(await volume.store.get(objectKey));
+      if (digest !== block.digestUri) problems.push({ kind: 'checksum', objectKey, detail: `content is ${digest}, the manifest says ${block.digestUri}` });
+    }
+    if (queued.has(objectKey)) problems.push({ kind: 'queued-but-reachable', objectKey, detail: 'queued for GC while a live manifest still references it' });
+    options.onProgress?.(++checked, reachable.size);
+  }
+
+  const leaked = [...stored.keys()].filter((key) => !reachable.has(key) && !queued.has(key) && !staged.has(key));
+  for (const objectKey of leaked) problems.push({ kind: 'leaked', objectKey, detail: 'in the store but neither reachable, queued nor staged' });
+  let repaired = 0;
+  if (options.repair && leaked.length > 0) {
+    const txn = new Txn();
+    queueObjects(txn, leaked, Date.now());
+    await volume.kv.commit(txn.mutations, { sync: true });
+    repaired = leaked.length;
+  }
+  return {
+    clean: problems.every((problem) => problem.kind === 'leaked' && repaired > 0),
+    reachableObjects: reachable.size,
+    queuedObjects: queued.size,
+    stagedObjects: staged.size,
+    storedObjects: stored.size,
+    problems,
+    repaired,
+  };
+}

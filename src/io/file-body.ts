@@ -68,6 +68,9 @@ export interface PublishOptions {
   sync?: boolean;
 }
 
+/** Past this many slices a chunk is compacted into one. */
+export const MAX_SLICES_PER_CHUNK = 16;
+
 /** A write that fills a big part of a block suggests a streaming writer: give it the whole block. */
 function initialCapacity(needed: number, blockBytes: number): number {
   if (needed >= 128 * 1024) return blockBytes;
@@ -145,6 +148,12 @@ export class FileBody {
 
   /** Copies `data` into block buffers; full blocks start uploading at once. */
   write(offset: number, data: Uint8Array): void {
+    this.writeBytes(offset, data);
+    this.sizeBytes = Math.max(this.sizeBytes, offset + data.length);
+    this.touchTimes();
+  }
+
+  private writeBytes(offset: number, data: Uint8Array): void {
     const { blockBytes, chunkBytes } = this.ctx;
     let written = 0;
     while (written < data.length) {
@@ -171,8 +180,6 @@ export class FileBody {
       written += count;
       if (coversWhole(block.dirty, blockBytes)) this.seal(blockNumber, block);
     }
-    this.sizeBytes = Math.max(this.sizeBytes, offset + data.length);
-    this.touchTimes();
   }
 
   private touchTimes(): void {
@@ -361,49 +368,72 @@ export class FileBody {
   publish(options: PublishOptions = {}): Promise<void> {
     return this.publishLock.run(async () => {
       if (this.readOnly || !this.hasChanges) return;
-      for (const [blockNumber, block] of [...this.dirty]) this.seal(blockNumber, block);
-      const committing = [...this.segments];
-      const publishedSize = this.sizeBytes;
-      const times = { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs };
-      const truncatedTo = this.truncatedTo;
-      await Promise.all(committing.map((s) => s.upload.catch(() => undefined)));
-      for (const segment of committing) {
-        if (segment.failed) await this.retryUpload(segment);
-      }
-      const generation = this.sessionGeneration || (await this.ctx.generations.allocate());
-      const { txn, manifests, garbage, written } = this.buildCommit(committing, truncatedTo, generation);
-      const garbageFromSession = [...this.sessionGarbage];
-      await this.ctx.namespace.mutate(async () => {
-        const inode = await this.ctx.namespace.getattr(this.ino);
-        const now = this.ctx.clock();
-        const descriptor: BodyDescriptor = {
-          producer: options.producer ?? 'fuse',
-          digestUri: options.digestUri ?? manifestDigest(this.descriptor?.digestUri ?? '', written.map(canonicalManifest)),
-          sizeBytes: publishedSize,
-          contentType: options.contentType ?? this.descriptor?.contentType ?? 'application/octet-stream',
-          generation,
-          manifestId: `${this.ctx.volume}/${this.ino}/${generation}`,
-          chunkBytes: this.ctx.chunkBytes,
-          blockBytes: this.ctx.blockBytes,
-        };
-        txn.put(keys.body(this.ino), descriptor);
-        txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times });
-        queueObjects(txn, [...garbage, ...garbageFromSession], now);
-        for (const key of [...committing.map((s) => s.entry.objectKey), ...garbageFromSession]) txn.del(keys.staged(key));
-        await this.ctx.namespace.commit(txn, options.sync ?? false);
-        this.descriptor = descriptor;
-      });
-      this.manifests = manifests;
-      this.baseEntriesCache.clear();
-      const committed = new Set(committing);
-      this.segments = this.segments.filter((s) => !committed.has(s));
-      for (const segment of committing) segment.releaseLease();
-      this.sessionGarbage = this.sessionGarbage.slice(garbageFromSession.length);
-      if (this.truncatedTo === truncatedTo) this.truncatedTo = null;
-      this.sessionGeneration = 0;
-      this.keysUsedThisGeneration.clear();
-      this.timesDirty = this.dirty.size > 0;
+      await this.commitSession(options);
+      await this.compactDeepChunks();
     });
+  }
+
+  /**
+   * Rewrites chunks whose slice stacks grew past the bound: their visible bytes (holes stay holes)
+   * become one fresh slice, which shadows every older entry, so publish queues the old objects.
+   * The content does not change, so neither do the times nor the body digest.
+   */
+  private async compactDeepChunks(): Promise<void> {
+    if (this.hasChanges || !this.descriptor) return;
+    const deep = [...this.manifests.values()].filter((m) => m.slices.length > MAX_SLICES_PER_CHUNK);
+    if (deep.length === 0) return;
+    for (const manifest of deep) {
+      const chunkStart = manifest.chunkIndex * this.ctx.chunkBytes;
+      for (const piece of overlay(this.baseEntries(manifest.chunkIndex), chunkStart, chunkStart + manifest.len)) {
+        if (piece.source) this.writeBytes(piece.logicalOffset, await this.readLayers(piece.logicalOffset, piece.len, Infinity));
+      }
+    }
+    await this.commitSession({ producer: this.descriptor.producer, digestUri: this.descriptor.digestUri });
+  }
+
+  private async commitSession(options: PublishOptions): Promise<void> {
+    for (const [blockNumber, block] of [...this.dirty]) this.seal(blockNumber, block);
+    const committing = [...this.segments];
+    const publishedSize = this.sizeBytes;
+    const times = this.timesDirty ? { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs } : {};
+    const truncatedTo = this.truncatedTo;
+    await Promise.all(committing.map((s) => s.upload.catch(() => undefined)));
+    for (const segment of committing) {
+      if (segment.failed) await this.retryUpload(segment);
+    }
+    const generation = this.sessionGeneration || (await this.ctx.generations.allocate());
+    const { txn, manifests, garbage, written } = this.buildCommit(committing, truncatedTo, generation);
+    const garbageFromSession = [...this.sessionGarbage];
+    await this.ctx.namespace.mutate(async () => {
+      const inode = await this.ctx.namespace.getattr(this.ino);
+      const now = this.ctx.clock();
+      const descriptor: BodyDescriptor = {
+        producer: options.producer ?? 'fuse',
+        digestUri: options.digestUri ?? manifestDigest(this.descriptor?.digestUri ?? '', written.map(canonicalManifest)),
+        sizeBytes: publishedSize,
+        contentType: options.contentType ?? this.descriptor?.contentType ?? 'application/octet-stream',
+        generation,
+        manifestId: `${this.ctx.volume}/${this.ino}/${generation}`,
+        chunkBytes: this.ctx.chunkBytes,
+        blockBytes: this.ctx.blockBytes,
+      };
+      txn.put(keys.body(this.ino), descriptor);
+      txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times });
+      queueObjects(txn, [...garbage, ...garbageFromSession], now);
+      for (const key of [...committing.map((s) => s.entry.objectKey), ...garbageFromSession]) txn.del(keys.staged(key));
+      await this.ctx.namespace.commit(txn, options.sync ?? false);
+      this.descriptor = descriptor;
+    });
+    this.manifests = manifests;
+    this.baseEntriesCache.clear();
+    const committed = new Set(committing);
+    this.segments = this.segments.filter((s) => !committed.has(s));
+    for (const segment of committing) segment.releaseLease();
+    this.sessionGarbage = this.sessionGarbage.slice(garbageFromSession.length);
+    if (this.truncatedTo === truncatedTo) this.truncatedTo = null;
+    this.sessionGeneration = 0;
+    this.keysUsedThisGeneration.clear();
+    this.timesDirty = this.dirty.size > 0;
   }
 
   private async retryUpload(segment: Segment): Promise<void> {

@@ -55,7 +55,8 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
   // fuse-native joins options into one -o string; kernel options it has no setting for ride on fsname.
   const kernelOptions = ['strata', 'big_writes', 'max_write=131072', 'use_ino', 'hard_remove', 'subtype=strata'];
   if (options.readOnly || options.snapshotVersion !== undefined) kernelOptions.push('ro');
-  const fuse = new Fuse(mountpoint, caller.wrap(operations), {
+  // The adapter answers with `(errno, ...values)` replies typed loosely; fuse-native checks nothing more.
+  const fuse = new Fuse(mountpoint, caller.wrap(operations) as unknown as Fuse.Operations, {
     force: true,
     mkdir: false,
     timeout: false,

@@ -16,6 +16,8 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
+# Gives every FUSE handler its caller's uid/gid (no-op when the postinstall already did it).
+node scripts/fuse-native/patch.mjs
 npm run build
 chmod +x dist/src/cli/main.js
 npm link --no-audit --no-fund >/dev/null 2>&1 || npm install -g . --no-audit --no-fund >/dev/null

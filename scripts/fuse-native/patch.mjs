@@ -9,11 +9,15 @@
 //     - New export fuse_native_get_context(locals) -> { uid, gid, pid, umask }, and the
 //       constant strata_context_patch = 1 (lets callers check that the patched addon is loaded).
 //     - Fixes utimens: upstream passes atime twice, so handlers received mtime === atime.
+//     - When fuse_new() fails after the kernel mount succeeded (e.g. an unknown -o option), unmounts
+//       before throwing; upstream left a mount with no daemon behind.
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
 //       object while the handler runs synchronously, and null otherwise.
 //     - Fuse.strataContextPatch === 1; loading throws if the native addon is not the patched one.
+//     - A callback given null/undefined means success (0) and an Error means its negative errno or
+//       EIO; upstream threw "Expected number" and never answered the kernel (the caller hung).
 //     - getxattr/listxattr answer ERANGE when the kernel's buffer is too small (upstream: EIO, or a
 //       RangeError that kills the process for listxattr).
 //
@@ -100,6 +104,18 @@ const C_EDITS = [
     replace: '  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n',
   },
   {
+    what: 'unmount again when fuse_new fails (e.g. an unknown -o option), as libfuse\'s fuse_setup does',
+    anchor: '  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);\n',
+    replace:
+      '  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);\n' +
+      '  if (fuse == NULL) {\n' +
+      '    // strata-fuse-context-patch: upstream left the kernel mount behind with no daemon serving it\n' +
+      '    fuse_unmount(mnt, ch);\n' +
+      '    napi_throw_error(env, "fuse failed", "fuse failed");\n' +
+      '    return NULL;\n' +
+      '  }\n',
+  },
+  {
     what: 'fuse_native_get_context()',
     anchor: 'NAPI_INIT() {\n',
     replace:
@@ -163,6 +179,15 @@ const JS_EDITS = [
       '        } finally {\n' +
       '          self._context = null\n' +
       '        }\n',
+  },
+  {
+    what: 'callback results that are not numbers',
+    anchor: '      function signal (nativeHandler, err, ...args) {\n',
+    replace:
+      '      function signal (nativeHandler, err, ...args) {\n' +
+      '        // strata-fuse-context-patch: the addon only takes a number; cb(null), cb() or cb(error) used to\n' +
+      '        // throw "Expected number" on a later tick and leave the request unanswered (caller hangs).\n' +
+      "        if (typeof err !== 'number') err = err ? (Number.isInteger(err.errno) && err.errno < 0 ? err.errno : Fuse.EIO) : 0\n",
   },
   {
     what: 'getxattr ERANGE',

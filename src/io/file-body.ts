@@ -68,6 +68,9 @@ export interface PublishOptions {
   sync?: boolean;
 }
 
+/** The largest sequential readahead window, in blocks. */
+const MAX_READAHEAD_BLOCKS = 8;
+
 /** Past this many slices a chunk is compacted into one. */
 export const MAX_SLICES_PER_CHUNK = 16;
 
@@ -290,7 +293,7 @@ export class FileBody {
 
   /** Base and segments older than `belowSeq`, without dirty buffers: what a sealed span covers. */
   private async readLayers(offset: number, length: number, belowSeq: number): Promise<Buffer> {
-    const out = Buffer.alloc(length);
+    const out = Buffer.allocUnsafe(length);
     const { chunkBytes } = this.ctx;
     const end = offset + length;
     const firstChunk = Math.floor(offset / chunkBytes);
@@ -308,7 +311,10 @@ export class FileBody {
       const entries = [...this.baseEntries(chunkIndex), ...below.filter((s) => s.chunkIndex === chunkIndex).map((s) => s.entry)];
       for (const piece of overlay(entries, chunkStart, chunkEnd)) {
         const source = piece.source;
-        if (!source) continue;
+        if (!source) {
+          out.fill(0, piece.logicalOffset - offset, piece.logicalOffset - offset + piece.len);
+          continue;
+        }
         keysInPlan.push(source.objectKey);
         const target = piece.logicalOffset - offset;
         const copy = (bytes: Buffer) => void bytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
@@ -352,10 +358,20 @@ export class FileBody {
     }
     const { blockBytes } = this.ctx;
     const windowEnd = Math.min(this.sizeBytes, end + this.readaheadBlocks * blockBytes);
-    if (windowEnd > end) {
-      this.readLayers(end, windowEnd - end, Infinity).catch(() => undefined);
+    if (windowEnd > end) this.prefetch(end, windowEnd);
+    this.readaheadBlocks = Math.min(this.readaheadBlocks * 2, MAX_READAHEAD_BLOCKS);
+  }
+
+  /** Starts fetching the published objects behind [start, end) into the block cache, without copying. */
+  private prefetch(start: number, end: number): void {
+    const { chunkBytes } = this.ctx;
+    for (let chunkIndex = Math.floor(start / chunkBytes); chunkIndex * chunkBytes < end; chunkIndex++) {
+      const from = Math.max(start, chunkIndex * chunkBytes);
+      const to = Math.min(end, (chunkIndex + 1) * chunkBytes);
+      for (const piece of overlay(this.baseEntries(chunkIndex), from, to)) {
+        if (piece.source && !this.ctx.cache.has(piece.source.objectKey)) this.ctx.cache.get(piece.source.objectKey, piece.source.digestUri).catch(() => undefined);
+      }
     }
-    this.readaheadBlocks = Math.min(this.readaheadBlocks * 2, 8);
   }
 
   // ---- publish -------------------------------------------------------------------------------

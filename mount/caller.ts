@@ -1,14 +1,14 @@
 // Who called the operation being served. The patched fuse-native (scripts/fuse-native/patch.mjs)
-// appends the caller's context to every handler's arguments; each handler runs inside an
-// AsyncLocalStorage scope holding it, so `current()` stays right across awaits and overlapping calls.
+// appends the caller's context to every handler's arguments; the wrapper records it for the
+// synchronous start of the handler, which is where the adapter reads it (before any await).
+// A per-call AsyncLocalStorage would also survive awaits, but its promise hooks tax every
+// promise on the write path.
 
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Caller } from '../src/meta/namespace.js';
 
 interface FuseContext {
   uid: number;
   gid: number;
-  pid: number;
 }
 
 export interface CallerContext {
@@ -21,10 +21,10 @@ function isContext(value: unknown): value is FuseContext {
 }
 
 export function callerContext(): CallerContext {
-  const storage = new AsyncLocalStorage<Caller>();
   const mounter: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  let dispatching: Caller = mounter;
   return {
-    current: () => storage.getStore() ?? mounter,
+    current: () => dispatching,
     wrap: <T extends object>(operations: T): T => {
       const wrapped: Record<string, unknown> = {};
       for (const [name, handler] of Object.entries(operations)) {
@@ -32,7 +32,12 @@ export function callerContext(): CallerContext {
         wrapped[name] = (...args: unknown[]) => {
           const last = args[args.length - 1];
           if (!isContext(last)) return handler(...args);
-          return storage.run({ uid: last.uid, gid: last.gid }, () => handler(...args.slice(0, -1)));
+          dispatching = { uid: last.uid, gid: last.gid };
+          try {
+            return handler(...args.slice(0, -1));
+          } finally {
+            dispatching = mounter;
+          }
         };
       }
       return wrapped as T;

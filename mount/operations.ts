@@ -25,6 +25,7 @@ export interface AdapterOptions {
   readOnly: boolean;
   /** mount a pinned snapshot: every path is read from this version */
   snapshotVersion?: number;
+  /** the caller of the operation being dispatched; valid only synchronously at a handler's start */
   callerOf: () => Caller;
   log: (message: string, fields?: object) => void;
   /** the text of the virtual /.stats file */
@@ -180,9 +181,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     },
 
     mkdir(path: string, mode: number, cb: Reply) {
+      const caller = options.callerOf();
       answer('mkdir', path, cb, async () => {
         const { parent, name } = await ns.resolveParent(await writable(path));
-        await ns.mkdir(parent.ino, name, mode, options.callerOf());
+        await ns.mkdir(parent.ino, name, mode, caller);
       });
     },
 
@@ -194,19 +196,21 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     },
 
     create(path: string, mode: number, cb: Reply) {
+      const caller = options.callerOf();
       answer('create', path, cb, async () => {
         const livePath = await writable(path);
         const { parent, name } = await ns.resolveParent(livePath);
-        const inode = await ns.create(parent.ino, name, mode, options.callerOf());
+        const inode = await ns.create(parent.ino, name, mode, caller);
         const body = await volume.files.acquire(inode.ino);
         return [handles.add({ kind: 'file', ino: inode.ino, flags: fsConstants.O_RDWR, body, snapshot: false })];
       });
     },
 
     mknod(path: string, mode: number, dev: number, cb: Reply) {
+      const caller = options.callerOf();
       answer('mknod', path, cb, async () => {
         const { parent, name } = await ns.resolveParent(await writable(path));
-        await ns.mknod(parent.ino, name, mode, dev, options.callerOf());
+        await ns.mknod(parent.ino, name, mode, dev, caller);
       });
     },
 
@@ -233,6 +237,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       const body = handle.body;
       // The kernel's buffer is reused after we answer: write() copies it into block buffers now.
       body.write(handle.flags & O_APPEND ? body.sizeBytes : position, buffer.subarray(0, length));
+      if (!body.mustDrain) return cb(length);
       body.drain().then(
         () => cb(length),
         (err: unknown) => cb(errnoOf(err)),
@@ -246,14 +251,15 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       });
     },
 
-    fsync(path: string, fd: number, _datasync: boolean, cb: Reply) {
+    // fuse-native passes (path, datasync, fd): the handle comes after the datasync flag.
+    fsync(path: string, _datasync: number, fd: number, cb: Reply) {
       answer('fsync', path, cb, async () => {
         const handle = fileHandle(fd);
         if (!handle.snapshot) await handle.body.publish({ sync: true });
       });
     },
 
-    fsyncdir(_path: string, _fd: number, _datasync: boolean, cb: Reply) {
+    fsyncdir(_path: string, _datasync: number, _fd: number, cb: Reply) {
       cb(0);
     },
 
@@ -288,9 +294,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     },
 
     symlink(linkTarget: string, path: string, cb: Reply) {
+      const caller = options.callerOf();
       answer('symlink', path, cb, async () => {
         const { parent, name } = await ns.resolveParent(await writable(path));
-        await ns.symlink(parent.ino, name, linkTarget, options.callerOf());
+        await ns.symlink(parent.ino, name, linkTarget, caller);
       });
     },
 

@@ -5,6 +5,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Invalid, IOError } from './errors.js';
 import { volumePaths, type VolumePaths } from './home.js';
 import { BlockCache } from './io/block-cache.js';
+import { BlockPool } from './io/block-pool.js';
 import { LeaseTable } from './io/leases.js';
 import { OpenFiles } from './io/open-files.js';
 import { UploadQueue } from './io/upload-queue.js';
@@ -95,6 +96,7 @@ export class Volume {
       leases: new LeaseTable(),
       generations: new GenerationAllocator(kv),
       uploads: new UploadQueue(options.uploadConcurrency ?? 16, options.maxDirtyBytes ?? DEFAULT_MAX_DIRTY_BYTES),
+      blockPool: new BlockPool(BLOCK_BYTES, 16),
       chunkBytes: CHUNK_BYTES,
       blockBytes: BLOCK_BYTES,
       clock: Date.now,

@@ -46,11 +46,6 @@ export class BlockCache {
     return fetch;
   }
 
-  /** Keeps a just-uploaded object, so the writer's own reads do not fetch it back. */
-  insert(objectKey: string, bytes: Buffer): void {
-    this.cache.set(objectKey, bytes);
-  }
-
   has(objectKey: string): boolean {
     return this.cache.has(objectKey) || this.inflight.has(objectKey);
   }

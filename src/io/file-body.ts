@@ -26,6 +26,7 @@ import type { ObjectStore } from '../object/store.js';
 import type { BlockCache } from './block-cache.js';
 import { addInterval, clipIntervals, coversWhole, gapsIn, type Interval } from './intervals.js';
 import type { LeaseTable } from './leases.js';
+import type { BlockPool } from './block-pool.js';
 import type { UploadQueue } from './upload-queue.js';
 
 export interface BodyContext {
@@ -36,6 +37,7 @@ export interface BodyContext {
   leases: LeaseTable;
   generations: GenerationAllocator;
   uploads: UploadQueue;
+  blockPool: BlockPool;
   chunkBytes: number;
   blockBytes: number;
   clock: () => number;
@@ -54,8 +56,10 @@ interface Segment {
   seq: number;
   chunkIndex: number;
   entry: BlockEntry;
-  /** the bytes, kept until the upload is done and the cache holds them */
+  /** the bytes, kept until the upload is done */
   bytes: Buffer | null;
+  /** the block buffer the bytes live in, returned to the pool after the upload */
+  buffer: Buffer;
   upload: Promise<void>;
   failed: Error | null;
   releaseLease: () => void;
@@ -156,6 +160,16 @@ export class FileBody {
     this.touchTimes();
   }
 
+  private newBlockBuffer(neededBytes: number): Buffer {
+    const capacity = initialCapacity(neededBytes, this.ctx.blockBytes);
+    return capacity === this.ctx.blockBytes ? this.ctx.blockPool.take() : Buffer.allocUnsafe(capacity);
+  }
+
+  /** Whether a writer should wait for uploads before sending more (back-pressure). */
+  get mustDrain(): boolean {
+    return this.ctx.uploads.overLimit;
+  }
+
   private writeBytes(offset: number, data: Uint8Array): void {
     const { blockBytes, chunkBytes } = this.ctx;
     let written = 0;
@@ -172,7 +186,7 @@ export class FileBody {
           chunkIndex,
           blockIndex: (blockStart - chunkIndex * chunkBytes) / blockBytes,
           blockStart,
-          buffer: Buffer.allocUnsafe(initialCapacity(inBlock + count, blockBytes)),
+          buffer: this.newBlockBuffer(inBlock + count),
           dirty: [],
         };
         this.dirty.set(blockNumber, block);
@@ -231,7 +245,7 @@ export class FileBody {
     const spanEnd = block.dirty[block.dirty.length - 1]![1];
     const gaps = gapsIn(block.dirty, spanStart, spanEnd);
     const placeholder: BlockEntry = { objectKey: '', logicalOffset: block.blockStart + spanStart, objectOffset: 0, len: spanEnd - spanStart, digestUri: '' };
-    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, upload: Promise.resolve(), failed: null, releaseLease: () => {} };
+    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, buffer: block.buffer, upload: Promise.resolve(), failed: null, releaseLease: () => {} };
     // Gaps between dirty ranges are filled from the layers below, so one object holds the span.
     const ready = Promise.all(
       gaps.map(async ([from, to]) => {
@@ -265,8 +279,8 @@ export class FileBody {
     await this.ctx.namespace.kv.commit([{ type: 'put', key: keys.staged(objectKey), value: encode(staged) }]);
     await this.ctx.uploads.run(() => this.ctx.store.put(objectKey, bytes));
     segment.failed = null;
-    this.ctx.cache.insert(objectKey, bytes);
     segment.bytes = null;
+    this.ctx.blockPool.give(segment.buffer);
   }
 
   private async nextObjectKey(chunkIndex: number, blockIndex: number): Promise<string> {

@@ -29,6 +29,10 @@ export class UploadQueue {
     };
   }
 
+  get overLimit(): boolean {
+    return this.heldBytes > this.maxHeldBytes;
+  }
+
   whenBelowLimit(): Promise<void> {
     if (this.heldBytes <= this.maxHeldBytes) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));

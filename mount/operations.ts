@@ -4,8 +4,11 @@
 
 import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { NotFound, ReadOnly, StrataError } from '../src/errors.js';
 import { FileBody } from '../src/io/file-body.js';
+import { recordFuseBytes, recordFuseOp } from '../src/metrics.js';
+import { objectKeyOf } from '../src/object/metered.js';
 import { XATTR_CREATE, type Caller } from '../src/meta/namespace.js';
 import { S_IFDIR, S_IFMT, S_IFREG, ROOT_INO, type Inode } from '../src/meta/records.js';
 import { findPin, listPins } from '../src/snapshot/pins.js';
@@ -36,13 +39,19 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   const ns = volume.namespace;
   const handles = new HandleTable();
 
-  /** Wraps an async engine call: success replies with its values, failure with its errno. */
+  /** Wraps an async engine call: success replies with its values, failure with its errno. Each
+   *  answer is timed into the op's latency histogram; an EIO is logged once, with path, key and cause. */
   const answer = (op: string, path: string, reply: Reply, work: () => Promise<unknown[] | void>) => {
+    const startedMs = performance.now();
     work().then(
-      (values) => reply(0, ...(values ?? [])),
+      (values) => {
+        recordFuseOp(op, startedMs, 0);
+        reply(0, ...(values ?? []));
+      },
       (err: unknown) => {
         const errno = errnoOf(err);
-        if (errno === -constants.errno.EIO) options.log('operation failed', { op, path, error: describe(err) });
+        recordFuseOp(op, startedMs, errno);
+        if (errno === -constants.errno.EIO) options.log('operation failed', failure(op, path, err));
         reply(errno);
       },
     );
@@ -201,7 +210,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         const livePath = await writable(path);
         const { parent, name } = await ns.resolveParent(livePath);
         const inode = await ns.create(parent.ino, name, mode, caller);
-        const body = await volume.files.acquire(inode.ino);
+        const body = await volume.files.acquire(inode.ino, inode);
         return [handles.add({ kind: 'file', ino: inode.ino, flags: fsConstants.O_RDWR, body, snapshot: false })];
       });
     },
@@ -218,19 +227,28 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       answer('open', path, cb, async () => [await openFile(path, flags)]);
     },
 
-    read(_path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+    read(path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+      const startedMs = performance.now();
       const handle = handles.get(fd);
       if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
       handle.body.read(position, length).then(
-        (bytes) => cb(bytes.copy(buffer, 0, 0, Math.min(bytes.length, length))),
+        (bytes) => {
+          const copied = bytes.copy(buffer, 0, 0, Math.min(bytes.length, length));
+          recordFuseOp('read', startedMs, 0);
+          recordFuseBytes('read', copied);
+          cb(copied);
+        },
         (err: unknown) => {
-          options.log('read failed', { fd, ino: handle.ino, position, error: describe(err) });
-          cb(errnoOf(err));
+          const errno = errnoOf(err);
+          recordFuseOp('read', startedMs, errno);
+          options.log('read failed', { ...failure('read', path, err), ino: handle.ino, position });
+          cb(errno);
         },
       );
     },
 
-    write(_path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+    write(path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+      const startedMs = performance.now();
       const handle = handles.get(fd);
       if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
       if (handle.snapshot) return cb(ERRNO.EROFS);
@@ -239,8 +257,17 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       body.write(handle.flags & O_APPEND ? body.sizeBytes : position, buffer.subarray(0, length));
       if (!body.mustDrain) return cb(length);
       body.drain().then(
-        () => cb(length),
-        (err: unknown) => cb(errnoOf(err)),
+        () => {
+          recordFuseOp('write', startedMs, 0);
+          recordFuseBytes('write', length);
+          cb(length);
+        },
+        (err: unknown) => {
+          const errno = errnoOf(err);
+          recordFuseOp('write', startedMs, errno);
+          if (errno === -constants.errno.EIO) options.log('write failed', { ...failure('write', path, err), ino: handle.ino, position });
+          cb(errno);
+        },
       );
     },
 
@@ -392,5 +419,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
 
 function describe(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+/** The fields of a failure's log line: the operation, its path, the object key involved, the cause. */
+function failure(op: string, path: string, err: unknown): { op: string; path: string; key: string | null; cause: string } {
+  return { op, path, key: objectKeyOf(err) ?? null, cause: describe(err) };
 }
 

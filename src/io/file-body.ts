@@ -133,6 +133,11 @@ export class FileBody {
     return new FileBody(ctx, inode.ino, inode, manifests, descriptor, atVersion !== undefined);
   }
 
+  /** The body of a file created a moment ago: nothing published yet, so nothing to load. */
+  static empty(ctx: BodyContext, inode: Inode): FileBody {
+    return new FileBody(ctx, inode.ino, inode, new Map(), undefined, false);
+  }
+
   /** Whether the session holds anything not yet published. */
   get hasChanges(): boolean {
     return this.dirty.size > 0 || this.segments.length > 0 || this.truncatedTo !== null || this.timesDirty;
@@ -431,6 +436,7 @@ export class FileBody {
     for (const segment of committing) {
       if (segment.failed) await this.retryUpload(segment);
     }
+    if (options.sync) await this.ctx.store.persist(committing.map((segment) => segment.entry.objectKey));
     const generation = this.sessionGeneration || (await this.ctx.generations.allocate());
     const { txn, manifests, garbage, written } = this.buildCommit(committing, truncatedTo, generation);
     const garbageFromSession = [...this.sessionGarbage];

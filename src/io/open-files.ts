@@ -4,7 +4,7 @@
 
 import { NotFound } from '../errors.js';
 import type { Namespace, OpenFileOracle } from '../meta/namespace.js';
-import { S_IFMT, S_IFREG } from '../meta/records.js';
+import { S_IFMT, S_IFREG, type Inode } from '../meta/records.js';
 import { FileBody, type BodyContext } from './file-body.js';
 
 interface OpenEntry {
@@ -33,10 +33,11 @@ export class OpenFiles implements OpenFileOracle {
     return this.open.get(ino)?.body;
   }
 
-  async acquire(ino: number): Promise<FileBody> {
+  /** Opens a handle on `ino`; `created` is the inode of a file just created, which has no body yet. */
+  async acquire(ino: number, created?: Inode): Promise<FileBody> {
     let entry = this.open.get(ino);
     if (!entry) {
-      const body = this.namespace.getattr(ino).then((inode) => {
+      const body = created ? Promise.resolve(FileBody.empty(this.ctx, created)) : this.namespace.getattr(ino).then((inode) => {
         if ((inode.mode & S_IFMT) !== S_IFREG) throw NotFound(`inode ${ino} is not a regular file`);
         return FileBody.load(this.ctx, inode);
       });

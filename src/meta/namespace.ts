@@ -5,7 +5,7 @@
 import { LRUCache } from 'lru-cache';
 import {
   Exists, Invalid, IsDirectory, NameTooLong, NoAttribute, NotDirectory, NotEmpty, NotFound, NotPermitted,
-  ReadOnly, StrataError,
+  NotSupported, ReadOnly, StrataError,
 } from '../errors.js';
 import { retireBody } from './body-records.js';
 import { keys, parseKey } from './keys.js';
@@ -21,6 +21,8 @@ export const NAME_MAX_BYTES = 255;
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 const XATTR_VALUE_MAX_BYTES = 64 * 1024;
+/** The extended-attribute namespaces ext4 serves; it answers EOPNOTSUPP for any other prefix. */
+const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.'];
 const DIRECTORY_SIZE_BYTES = 4096;
 
 export interface Caller {
@@ -56,6 +58,13 @@ export function validateName(name: string): void {
   if (Buffer.byteLength(name) > NAME_MAX_BYTES) throw NameTooLong(`name is ${Buffer.byteLength(name)} bytes, the limit is ${NAME_MAX_BYTES}: ${name.slice(0, 40)}...`);
 }
 
+/** An xattr name outside the known namespaces is EOPNOTSUPP, a bare prefix EINVAL, as on ext4. */
+function validateXattrName(name: string): void {
+  const prefix = XATTR_NAMESPACES.find((candidate) => name.startsWith(candidate));
+  if (prefix === undefined) throw NotSupported(`extended attribute ${JSON.stringify(name)} is not in the user, trusted or security namespace`);
+  if (name === prefix) throw Invalid(`extended attribute name ${JSON.stringify(name)} has nothing after its namespace`);
+}
+
 export function splitPath(path: string): string[] {
   return path.split('/').filter((part) => part !== '' && part !== '.');
 }
@@ -64,6 +73,7 @@ export class Namespace {
   private readonly lock = new Mutex();
   private readonly inodeCache = new LRUCache<number, Inode>({ max: 200_000 });
   private readonly dentryCache = new LRUCache<string, Dentry | false>({ max: 400_000 });
+  private nextIno: number | undefined;
 
   constructor(
     readonly kv: MetaKV,
@@ -95,6 +105,7 @@ export class Namespace {
       else this.inodeCache.delete(ino);
     }
     for (const [cacheKey, { dentry }] of txn.dentries) this.dentryCache.set(cacheKey, dentry ?? false);
+    for (const effect of txn.effects) effect();
     return version;
   }
 
@@ -179,11 +190,16 @@ export class Namespace {
 
   // ---- creation ------------------------------------------------------------------------------
 
+  /** Runs under the mutation lock; the counter is read once and then kept in memory. */
   private async allocateIno(txn: Txn): Promise<number> {
-    const value = await this.kv.get(keys.counter('inode'));
-    const next = value ? decode<{ next: number }>(value).next : ROOT_INO + 1;
-    txn.put(keys.counter('inode'), { next: next + 1 });
-    return next;
+    if (this.nextIno === undefined) {
+      const value = await this.kv.get(keys.counter('inode'));
+      this.nextIno = value ? decode<{ next: number }>(value).next : ROOT_INO + 1;
+    }
+    const ino = this.nextIno;
+    txn.put(keys.counter('inode'), { next: ino + 1 });
+    txn.afterCommit(() => (this.nextIno = ino + 1));
+    return ino;
   }
 
   /** Ownership and inherited bits of a new entry in `parent` (setgid directories pass their group on). */
@@ -425,6 +441,7 @@ export class Namespace {
 
   async getxattr(ino: number, name: string, atVersion?: number): Promise<Buffer> {
     await this.getattr(ino, atVersion);
+    validateXattrName(name);
     const value = await this.kv.get(keys.xattr(ino, name), atVersion);
     if (!value) throw NoAttribute(`no extended attribute ${name} on inode ${ino}`);
     return Buffer.from(decode<{ value: string }>(value).value, 'base64');
@@ -441,6 +458,7 @@ export class Namespace {
     if (value.length > XATTR_VALUE_MAX_BYTES) return Promise.reject(new StrataError('ENOSPC', `extended attribute ${name} is over ${XATTR_VALUE_MAX_BYTES} bytes`));
     return this.mutate(async () => {
       const inode = await this.getattr(ino);
+      validateXattrName(name);
       if (name.startsWith('user.') && (inode.mode & S_IFMT) !== S_IFREG && (inode.mode & S_IFMT) !== S_IFDIR) {
         throw NotPermitted(`user extended attributes are only for regular files and directories`);
       }
@@ -457,6 +475,7 @@ export class Namespace {
   removexattr(ino: number, name: string): Promise<void> {
     return this.mutate(async () => {
       const inode = await this.getattr(ino);
+      validateXattrName(name);
       if (!(await this.kv.get(keys.xattr(ino, name)))) throw NoAttribute(`no extended attribute ${name}`);
       const txn = new Txn();
       txn.del(keys.xattr(ino, name));

@@ -9,6 +9,12 @@ export class Txn {
   readonly mutations: Mutation[] = [];
   readonly inodes = new Map<number, Inode | null>();
   readonly dentries = new Map<string, { parent: number; name: string; dentry: Dentry | null }>();
+  readonly effects: Array<() => void> = [];
+
+  /** Runs `effect` once the commit has succeeded (in-memory state that mirrors the records). */
+  afterCommit(effect: () => void): void {
+    this.effects.push(effect);
+  }
 
   put(key: Buffer, record: object): void {
     this.mutations.push({ type: 'put', key, value: encode(record) });

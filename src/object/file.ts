@@ -44,16 +44,35 @@ export class FileObjectStore implements ObjectStore {
       const file = await open(tempPath, 'wx');
       try {
         await file.writeFile(body);
-        await file.datasync();
       } finally {
         await file.close();
       }
       await rename(tempPath, path);
-      await syncDir(dir);
     } catch (err) {
       await rm(tempPath, { force: true }).catch(() => undefined);
       throw this.fail(err, 'writing', key);
     }
+  }
+
+  async persist(keys: string[]): Promise<void> {
+    const dirs = new Set<string>();
+    await Promise.all(
+      keys.map(async (key) => {
+        const path = this.pathOf(key);
+        dirs.add(dirname(path));
+        const file = await open(path, 'r').catch((err: unknown) => {
+          throw this.fail(err, 'syncing', key);
+        });
+        try {
+          await file.datasync();
+        } catch (err) {
+          throw this.fail(err, 'syncing', key);
+        } finally {
+          await file.close();
+        }
+      }),
+    );
+    await Promise.all([...dirs].map(syncDir));
   }
 
   async get(key: string, range?: ByteRange): Promise<Buffer> {

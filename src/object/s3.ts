@@ -164,6 +164,9 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
+  /** A successful PutObject is already durable in S3. */
+  async persist(): Promise<void> {}
+
   async head(key: string): Promise<ObjectInfo | null> {
     assertValidKey(key);
     try {

@@ -18,6 +18,11 @@ export interface ObjectStore {
   readonly description: string;
   /** Writes a whole object. A key is written once; the write is atomic (readers see all or nothing). */
   put(key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Makes objects written by put survive a machine crash (fsync's promise). A put alone only has
+   * to survive a crash of this process; stores whose put is already durable (S3) do nothing here.
+   */
+  persist(keys: string[]): Promise<void>;
   /** Reads the whole object, or `range` of it. Throws StrataError ENOENT naming the key when absent. */
   get(key: string, range?: ByteRange): Promise<Buffer>;
   /** Size of the object, or null when it does not exist. */

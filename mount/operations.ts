@@ -255,7 +255,11 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       const body = handle.body;
       // The kernel's buffer is reused after we answer: write() copies it into block buffers now.
       body.write(handle.flags & O_APPEND ? body.sizeBytes : position, buffer.subarray(0, length));
-      if (!body.mustDrain) return cb(length);
+      if (!body.mustDrain) {
+        recordFuseOp('write', startedMs, 0);
+        recordFuseBytes('write', length);
+        return cb(length);
+      }
       body.drain().then(
         () => {
           recordFuseOp('write', startedMs, 0);

@@ -2,7 +2,7 @@
 // identity for each operation, and a clean stop that publishes every open write first.
 
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import Fuse from 'fuse-native';
 import type { Caller } from '../src/meta/namespace.js';
@@ -34,11 +34,22 @@ export async function isFuseMounted(mountpoint: string): Promise<boolean> {
   });
 }
 
-/** Detaches a mount point whose process died (ENOTCONN); returns whether one was found. */
+/** How long a FUSE daemon may take to answer statfs before the mount point counts as hung. */
+const LIVENESS_TIMEOUT_MS = 5000;
+
+/**
+ * Detaches a mount point whose process died (ENOTCONN); returns whether one was found. The probe is
+ * statfs, which the kernel always sends to the daemon: a stat could be answered from the kernel's
+ * attribute cache for a second after the daemon died, and look alive.
+ */
 export async function recoverStaleMount(mountpoint: string): Promise<boolean> {
   if (!(await isFuseMounted(mountpoint))) return false;
-  const alive = await stat(mountpoint).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOTCONN');
-  if (alive) throw new Error(`${mountpoint} is already a live FUSE mount; unmount it first (strata umount ${mountpoint})`);
+  const probe = statfs(mountpoint).then(() => 'alive' as const, (err: NodeJS.ErrnoException) => (err.code === 'ENOTCONN' ? 'dead' as const : 'alive' as const));
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), LIVENESS_TIMEOUT_MS)));
+  const state = await Promise.race([probe, hung]).finally(() => clearTimeout(timer));
+  if (state === 'hung') throw new Error(`${mountpoint} is a FUSE mount whose process does not answer; detach it with fusermount -uz ${mountpoint}`);
+  if (state === 'alive') throw new Error(`${mountpoint} is already a live FUSE mount; unmount it first (strata umount ${mountpoint})`);
   await run('fusermount', ['-uz', mountpoint]).catch(() => run('umount', ['-l', mountpoint]));
   return true;
 }

@@ -18,6 +18,8 @@ import { Namespace, type Caller } from './meta/namespace.js';
 import { decode, encode, type PinRecord, type VolumeRecord } from './meta/records.js';
 import { RocksRawKV } from './meta/rocks.js';
 import { VersionedKV } from './meta/versioned.js';
+import { meteredRawKV } from './metrics.js';
+import { MeteredObjectStore } from './object/metered.js';
 import { openObjectStore, type ObjectStoreConfig } from './object/open.js';
 import type { ObjectStore } from './object/store.js';
 import type { BodyContext } from './io/file-body.js';
@@ -76,7 +78,7 @@ export class Volume {
       await mkdir(paths.root, { recursive: true, mode: 0o700 });
       await writeFile(paths.configFile, JSON.stringify({ objectStore: withoutSecrets(objectStoreConfig) }, null, 2) + '\n', { mode: 0o600 });
     }
-    const store = openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig);
+    const store = new MeteredObjectStore(openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig));
     let raw: RawKV;
     try {
       raw = await RocksRawKV.open(paths.metaDir);
@@ -84,6 +86,7 @@ export class Volume {
       throw await explainOpenFailure(paths, err);
     }
     if (options.wrapRawKV) raw = options.wrapRawKV(raw);
+    raw = meteredRawKV(raw);
     let volume: Volume | undefined;
     const kv = await VersionedKV.open(raw, () => (volume?.pinCount ?? 0) > 0);
     const files = new OpenFiles();

@@ -24,7 +24,9 @@ const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3
 export function parseBytes(text: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
   if (!match) throw new UsageError(`${JSON.stringify(text)} is not a size (examples: 512M, 2G, 1048576)`);
-  return Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
+  const bytes = Math.floor(Number(match[1]) * SIZE_UNITS[match[2]!.toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`size ${JSON.stringify(text)} is too large`);
+  return bytes;
 }
 
 /** Milliseconds of a duration like 90s, 5m, 1h or 0. */
@@ -32,7 +34,9 @@ export function parseDuration(text: string): number {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
   if (!match) throw new UsageError(`${JSON.stringify(text)} is not a duration (examples: 0, 30s, 5m, 1h)`);
   if (match[2] === undefined && Number(match[1]) !== 0) throw new UsageError(`duration ${JSON.stringify(text)} needs a unit: ms, s, m, h or d`);
-  return Math.floor(Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1));
+  const ms = Math.floor(Number(match[1]) * (DURATION_UNITS[match[2] ?? 'ms'] ?? 1));
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`duration ${JSON.stringify(text)} is too long`);
+  return ms;
 }
 
 export function parseArgs(argv: string[], spec: CommandSpec): Parsed {
@@ -44,13 +48,17 @@ export function parseArgs(argv: string[], spec: CommandSpec): Parsed {
       positionals.push(...argv.slice(i + 1));
       break;
     }
+    if (arg.startsWith('-') && !arg.startsWith('--') && arg !== '-') {
+      throw new UsageError(`unknown option ${arg} (options are spelled --name; put -- before a path that starts with -)\nusage: ${spec.usage}`);
+    }
     if (!arg.startsWith('--') || arg === '--') {
       positionals.push(arg);
       continue;
     }
     const [rawName, inlineValue] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    const kind = spec.flags[rawName];
+    const kind = Object.hasOwn(spec.flags, rawName) ? spec.flags[rawName] : undefined;
     if (!kind) throw new UsageError(`unknown option --${rawName}\nusage: ${spec.usage}`);
+    if (Object.hasOwn(flags, rawName)) throw new UsageError(`--${rawName} is given more than once`);
     if (kind === 'boolean') {
       if (inlineValue !== undefined) throw new UsageError(`--${rawName} takes no value`);
       flags[rawName] = true;
@@ -61,9 +69,10 @@ export function parseArgs(argv: string[], spec: CommandSpec): Parsed {
     if (kind === 'bytes') flags[rawName] = parseBytes(value);
     else if (kind === 'duration') flags[rawName] = parseDuration(value);
     else if (kind === 'integer') {
-      if (!/^\d+$/.test(value)) throw new UsageError(`--${rawName} needs a whole number, not ${JSON.stringify(value)}`);
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`--${rawName} needs a whole number, not ${JSON.stringify(value)}`);
       flags[rawName] = Number(value);
-    } else flags[rawName] = value;
+    } else if (value === '') throw new UsageError(`--${rawName} needs a non-empty value\nusage: ${spec.usage}`);
+    else flags[rawName] = value;
   }
   const required = spec.positionals.length;
   const allowed = required + (spec.optionalPositionals?.length ?? 0);

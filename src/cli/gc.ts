@@ -1,9 +1,10 @@
-// strata gc [--grace <duration>] [--dry-run] and strata fsck [--repair]
+// strata gc [--grace <duration>] [--dry-run] and strata fsck [--repair], with a progress bar in
+// objects on a terminal.
 
 import type { FsckReport } from '../gc/fsck.js';
 import type { GcReport } from '../gc/run.js';
 import { parseArgs } from './args.js';
-import { onVolume, printJson, VOLUME_FLAGS, VOLUME_USAGE } from './common.js';
+import { onVolume, printJson, VOLUME_FLAGS, VOLUME_USAGE, withProgress } from './common.js';
 
 const DEFAULT_GRACE_MS = 3_600_000;
 
@@ -13,7 +14,8 @@ export async function gc(argv: string[]): Promise<number> {
     positionals: [],
     flags: { ...VOLUME_FLAGS, grace: 'duration', 'dry-run': 'boolean', json: 'boolean' },
   });
-  const report = (await onVolume(flags, 'gc', { graceMs: flags.grace ?? DEFAULT_GRACE_MS, dryRun: flags['dry-run'] === true })) as GcReport;
+  const args = { graceMs: flags.grace ?? DEFAULT_GRACE_MS, dryRun: flags['dry-run'] === true };
+  const report = (await withProgress('gc', 'objects', 1, (progress) => onVolume(flags, 'gc', args, progress))) as GcReport;
   if (flags.json) {
     printJson(report);
     return 0;
@@ -30,7 +32,7 @@ export async function gc(argv: string[]): Promise<number> {
 
 export async function fsckCommand(argv: string[]): Promise<number> {
   const { flags } = parseArgs(argv, { usage: `strata fsck [--repair] [--json] ${VOLUME_USAGE}`, positionals: [], flags: { ...VOLUME_FLAGS, repair: 'boolean', json: 'boolean' } });
-  const report = (await onVolume(flags, 'fsck', { repair: flags.repair === true })) as FsckReport;
+  const report = (await withProgress('fsck', 'objects', 1, (progress) => onVolume(flags, 'fsck', { repair: flags.repair === true }, progress))) as FsckReport;
   if (flags.json) printJson(report);
   else {
     process.stdout.write(`reachable ${report.reachableObjects}, queued ${report.queuedObjects}, staged ${report.stagedObjects}, stored ${report.storedObjects}\n`);

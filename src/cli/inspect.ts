@@ -1,8 +1,10 @@
-// strata stat <path> (descriptor and manifests), strata ls <path>, strata status.
+// strata stat <path> (descriptor and manifests), strata ls <path>, strata status [--json | --metrics].
 
 import { S_IFMT, type Inode } from '../meta/records.js';
-import { parseArgs } from './args.js';
+import type { StatusReport } from '../control/operations.js';
+import { parseArgs, UsageError } from './args.js';
 import { onVolume, printJson, VOLUME_FLAGS, VOLUME_USAGE } from './common.js';
+import { formatBytes } from './progress.js';
 
 export async function stat(argv: string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, { usage: `strata stat <path> [--snapshot <name>] ${VOLUME_USAGE}`, positionals: ['path'], flags: { ...VOLUME_FLAGS, snapshot: 'string' } });
@@ -33,14 +35,41 @@ export async function ls(argv: string[]): Promise<number> {
 }
 
 export async function status(argv: string[]): Promise<number> {
-  const { flags } = parseArgs(argv, { usage: `strata status [--json] ${VOLUME_USAGE}`, positionals: [], flags: { ...VOLUME_FLAGS, json: 'boolean' } });
-  const report = (await onVolume(flags, 'status')) as Record<string, unknown>;
+  const { flags } = parseArgs(argv, { usage: `strata status [--json | --metrics] ${VOLUME_USAGE}`, positionals: [], flags: { ...VOLUME_FLAGS, json: 'boolean', metrics: 'boolean' } });
+  if (flags.json && flags.metrics) throw new UsageError('--json and --metrics are two different outputs; pick one');
+  if (flags.metrics) {
+    process.stdout.write((await onVolume(flags, 'metrics')) as string);
+    return 0;
+  }
+  const report = (await onVolume(flags, 'status')) as StatusReport;
   if (flags.json) {
     printJson(report);
     return 0;
   }
-  for (const [key, value] of Object.entries(report)) {
-    process.stdout.write(`${key.padEnd(16)} ${typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value)}\n`);
-  }
+  const percent = (rate: number | null) => (rate === null ? 'no reads yet' : `${(rate * 100).toFixed(1)}%`);
+  const lines: Array<[string, string]> = [
+    ['volume', report.volume],
+    ['backend', report.backend],
+    ['home', report.home],
+    ['mount', report.mounted ? `${report.mountpoint} (pid ${report.pid}, up ${formatDuration(report.uptimeSeconds ?? 0)})` : 'not mounted'],
+    ['log', report.logFile ?? (report.mounted ? 'stderr of the mount process (started with --foreground)' : 'none')],
+    ['metrics', report.metricsUrl ?? (report.mounted ? 'control socket (strata status --metrics), .stats in the mount' : 'strata status --metrics')],
+    ['metadata', `${formatBytes(report.metadataBytes)} on disk, version ${report.metadataVersion}, ${report.historyRecords} history records`],
+    ['objects', `${report.objects} (${formatBytes(report.objectBytes)})`],
+    ['files', `${report.files} files (${formatBytes(report.fileBytes)}), ${report.directories} directories, ${report.inodes} inodes`],
+    ['pins', String(report.pins)],
+    ['gc queue', `${report.gcQueue} objects queued, ${report.staged} staged`],
+    ['cache', `hit rate ${percent(report.cache.hitRate)} (${report.cache.hits} hits, ${report.cache.misses} misses, ${report.cache.evictions} evictions), ${formatBytes(report.cache.bytes)} held`],
+    ['uploads', `${report.uploadsInFlight} in flight, ${formatBytes(report.dirtyBytes)} dirty`],
+  ];
+  for (const [key, value] of lines) process.stdout.write(`${key.padEnd(10)} ${value}\n`);
   return 0;
+}
+
+function formatDuration(seconds: number): string {
+  const d = Math.floor(seconds / 86_400);
+  const h = Math.floor((seconds % 86_400) / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = Math.floor(seconds % 60);
+  return d > 0 ? `${d}d ${h}h ${m}m` : h > 0 ? `${h}h ${m}m ${s}s` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }

@@ -3,13 +3,23 @@
 
 import { StrataError } from '../errors.js';
 import { UsageError } from './args.js';
-import { fsckCommand, gc } from './gc.js';
-import { ls, stat, status } from './inspect.js';
-import { mount, umount } from './mount.js';
-import { snapshot } from './snapshot.js';
-import { get, put } from './transfer.js';
 
-const commands: Record<string, (argv: string[]) => Promise<number>> = { mount, umount, put, get, stat, ls, status, snapshot, gc, fsck: fsckCommand };
+type Command = (argv: string[]) => Promise<number>;
+
+/** Each command's module loads only when it runs: `strata status` never loads FUSE, `strata doctor` no volume. */
+const commands: Record<string, () => Promise<Command>> = {
+  mount: async () => (await import('./mount.js')).mount,
+  umount: async () => (await import('./mount.js')).umount,
+  put: async () => (await import('./transfer.js')).put,
+  get: async () => (await import('./transfer.js')).get,
+  stat: async () => (await import('./inspect.js')).stat,
+  ls: async () => (await import('./inspect.js')).ls,
+  status: async () => (await import('./inspect.js')).status,
+  snapshot: async () => (await import('./snapshot.js')).snapshot,
+  gc: async () => (await import('./gc.js')).gc,
+  fsck: async () => (await import('./gc.js')).fsckCommand,
+  doctor: async () => (await import('./doctor.js')).doctor,
+};
 
 const HELP = `strata: a POSIX filesystem on an object store
 
@@ -19,10 +29,11 @@ const HELP = `strata: a POSIX filesystem on an object store
   strata get <path> <local>          download a file [--snapshot <name>]
   strata ls [<path>]                 list a directory [--snapshot <name>]
   strata stat <path>                 body descriptor and chunk manifests of a file
-  strata status                      volume, backend, sizes, pins, GC queue, cache
+  strata status [--json|--metrics]   volume, backend, sizes, pins, GC queue, cache; Prometheus text
   strata snapshot pin|list|retire    snapshot pins
   strata gc [--grace 1h] [--dry-run] collect unreachable objects and old history now
   strata fsck [--repair]             check every block; find leaked objects
+  strata doctor                      check FUSE, the volume's home and its object store
 
 Common options: --volume <name> (default "default"), --home <dir> (default $STRATA_HOME or ~/.strata)
 `;
@@ -33,9 +44,9 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
-  const command = commands[name];
-  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${HELP}`);
-  return command(rest);
+  const load = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!load) throw new UsageError(`unknown command ${JSON.stringify(name)}\n\n${HELP}`);
+  return (await load())(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -9,17 +9,23 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { serveControl } from '../control/server.js';
 import { defaultHome, volumePaths } from '../home.js';
-import { log } from '../log.js';
+import { isLogLevel, log, LOG_LEVELS, setLogLevel } from '../log.js';
+import { enableProcessMetrics, metricsText, watchVolume } from '../metrics.js';
+import { serveMetrics } from '../control/metrics-http.js';
+import type { OperationContext } from '../control/operations.js';
 import { startGcWorker } from '../gc/run.js';
+import { cleanupStaged } from '../gc/staged.js';
 import { findPin } from '../snapshot/pins.js';
 import { Volume } from '../volume.js';
 import { isFuseMounted, mountVolume, recoverStaleMount } from '../../mount/run.js';
 import { parseArgs, UsageError } from './args.js';
-import { VOLUME_FLAGS, VOLUME_USAGE, volumeOptions } from './common.js';
+import { checkVolumeHome, VOLUME_FLAGS, VOLUME_USAGE, volumeOptions } from './common.js';
 
 const runCommand = promisify(execFile);
 const DEFAULT_GRACE_MS = 3_600_000;
 const GC_INTERVAL_MS = 60_000;
+/** The time bound on unpublished writes of a file that stays open. */
+const AUTO_PUBLISH_INTERVAL_MS = 30_000;
 
 const MOUNT_FLAGS = {
   ...VOLUME_FLAGS,
@@ -29,9 +35,14 @@ const MOUNT_FLAGS = {
   'allow-other': 'boolean',
   'cache-size': 'bytes',
   grace: 'duration',
+  'metrics-port': 'integer',
+  'log-level': 'string',
 } as const;
 
-const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--grace <duration>] ${VOLUME_USAGE}`;
+const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
+
+/** `.stats` keeps one text this long, so a getattr and the open and reads after it agree on its size. */
+const STATS_TEXT_TTL_MS = 1000;
 
 interface MountInfo {
   pid: number;
@@ -43,33 +54,71 @@ export async function mount(argv: string[]): Promise<number> {
   const mountpoint = await realpath(resolve(positionals[0]!)).catch(() => {
     throw new UsageError(`mount point ${positionals[0]} does not exist`);
   });
+  const logLevel = (flags['log-level'] as string | undefined) ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
+  const metricsPort = flags['metrics-port'] as number | undefined;
+  if (metricsPort !== undefined && metricsPort > 65_535) throw new UsageError(`--metrics-port ${metricsPort} is not a TCP port (0-65535; 0 picks a free one)`);
   const options = volumeOptions(flags);
+  await checkVolumeHome(options, { mayCreate: true });
   if (!flags.foreground) return detach(argv, volumePaths(options.home, options.volume).logFile);
 
+  setLogLevel(logLevel);
   if (await recoverStaleMount(mountpoint)) log('warn', 'recovered a stale mount point left by a process that died', { mountpoint });
   const readOnly = flags['read-only'] === true || flags.snapshot !== undefined;
   const volume = await Volume.open({ ...options, readOnly, cacheBytes: flags['cache-size'] as number | undefined });
+  const cleanups: Array<() => Promise<unknown>> = [() => volume.close()];
+  const cleanUp = async () => {
+    for (const step of cleanups.reverse()) await step().catch((err: unknown) => log('error', 'stopping failed', { cause: err instanceof Error ? err.message : String(err) }));
+  };
   const paths = volume.paths;
-  const snapshotVersion = flags.snapshot === undefined ? undefined : (await findPin(volume, flags.snapshot as string)).version;
-  if (!readOnly) {
-    const orphans = await volume.namespace.recoverOrphans();
-    if (orphans.length > 0) log('info', 'retired files unlinked while open when the last mount stopped', { inodes: orphans });
-  }
   const startedAtMs = Date.now();
-  const control = await serveControl(paths.socket, { volume, mountpoint, startedAtMs });
-  const mounted = await mountVolume(volume, mountpoint, {
-    readOnly,
-    allowOther: flags['allow-other'] === true,
-    snapshotVersion,
-    log: (message, fields) => log('error', message, fields),
-    statsText: async () => JSON.stringify({ volume: volume.name, version: volume.kv.currentVersion(), cache: volume.cache.currentStats(), uploadsInFlight: volume.bodyContext.uploads.inFlight }, null, 2) + '\n',
-  });
-  const stopGc = readOnly
-    ? async () => undefined
-    : startGcWorker(volume, { graceMs: (flags.grace as number | undefined) ?? DEFAULT_GRACE_MS, intervalMs: GC_INTERVAL_MS, log: (message, fields) => log('info', message, fields) });
-  const info: MountInfo = { pid: process.pid, mountpoint };
-  await writeFile(paths.mountInfo, JSON.stringify(info) + '\n', { mode: 0o600 });
-  log('info', 'mounted', { mountpoint, volume: volume.name, backend: volume.store.description, readOnly, snapshot: flags.snapshot ?? null });
+  let stopGc: () => Promise<void> = async () => undefined;
+  let mounted: Awaited<ReturnType<typeof mountVolume>>;
+  try {
+    const snapshotVersion = flags.snapshot === undefined ? undefined : (await findPin(volume, flags.snapshot as string)).version;
+    if (!readOnly) {
+      const orphans = await volume.namespace.recoverOrphans();
+      if (orphans.length > 0) log('info', 'retired files unlinked while open when the last mount stopped', { inodes: orphans });
+      // We hold the volume's lock and have no write session yet: every staged object belongs to a
+      // process that died before publishing it, so none needs the grace window.
+      const staged = await cleanupStaged(volume, { graceMs: 0 });
+      if (staged.deleted > 0) log('info', 'deleted staged objects a stopped mount uploaded but never published', { objects: staged.deleted });
+    }
+    watchVolume(volume, { startedAtMs });
+    enableProcessMetrics();
+    const ctx: OperationContext = { volume, mountpoint, startedAtMs, logFile: await logFileOfStderr(paths.logFile) };
+    if (metricsPort !== undefined) {
+      const metricsServer = await serveMetrics(metricsPort);
+      cleanups.push(() => metricsServer.close());
+      ctx.metricsUrl = metricsServer.url;
+      log('info', 'serving metrics', { url: metricsServer.url });
+    }
+    const control = await serveControl(paths.socket, ctx);
+    cleanups.push(async () => {
+      control.close();
+      await unlink(paths.socket).catch(() => undefined);
+    });
+    mounted = await mountVolume(volume, mountpoint, {
+      readOnly,
+      allowOther: flags['allow-other'] === true,
+      snapshotVersion,
+      log: (message, fields) => log('error', message, fields),
+      statsText: memoized(STATS_TEXT_TTL_MS, () => metricsText(volume)),
+    });
+    if (!readOnly) {
+      stopGc = startGcWorker(volume, { graceMs: (flags.grace as number | undefined) ?? DEFAULT_GRACE_MS, intervalMs: GC_INTERVAL_MS, log: (message, fields) => log(/failed/.test(message) ? 'error' : 'info', message, fields) });
+      const stopAutoPublish = volume.files.startAutoPublish(AUTO_PUBLISH_INTERVAL_MS, (ino, err) =>
+        log('error', 'background publish failed', { ino, cause: err instanceof Error ? err.message : String(err) }),
+      );
+      cleanups.push(async () => stopAutoPublish());
+    }
+    const info: MountInfo = { pid: process.pid, mountpoint };
+    await writeFile(paths.mountInfo, JSON.stringify(info) + '\n', { mode: 0o600 });
+  } catch (err) {
+    await cleanUp();
+    throw err;
+  }
+  log('info', 'mounted', { mountpoint, volume: volume.name, backend: volume.store.description, readOnly, snapshot: flags.snapshot ?? null, logLevel });
   process.send?.({ ready: true });
   process.channel?.unref();
 
@@ -84,16 +133,35 @@ export async function mount(argv: string[]): Promise<number> {
   try {
     await mounted.unmount();
   } catch (err) {
-    log('error', 'unmount failed; detaching lazily', { error: (err as Error).message });
+    log('error', 'unmount failed; detaching lazily', { mountpoint, cause: (err as Error).message });
     await runCommand('fusermount', ['-uz', mountpoint]).catch(() => undefined);
   }
   await stopGc();
-  control.close();
-  await unlink(paths.socket).catch(() => undefined);
   await unlink(paths.mountInfo).catch(() => undefined);
-  await volume.close();
+  await cleanUp();
   log('info', 'unmounted', { mountpoint });
   return 0;
+}
+
+/** `text()` at most once per `ttlMs`; callers in between share the same text. */
+function memoized(ttlMs: number, text: () => Promise<string>): () => Promise<string> {
+  let cached: { atMs: number; text: Promise<string> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || now - cached.atMs > ttlMs) {
+      const pending = text();
+      cached = { atMs: now, text: pending };
+      pending.catch(() => (cached = undefined));
+    }
+    return cached.text;
+  };
+}
+
+/** The volume's log file when this process's stderr is it (a detached mount), else undefined. */
+async function logFileOfStderr(logFile: string): Promise<string | undefined> {
+  const stderrPath = await realpath('/proc/self/fd/2').catch(() => undefined);
+  const wanted = await realpath(logFile).catch(() => undefined);
+  return stderrPath !== undefined && stderrPath === wanted ? logFile : undefined;
 }
 
 /** Starts `strata mount --foreground` detached and waits for it to say the mount is ready. */

@@ -2,7 +2,7 @@
 
 import { UsageError, parseArgs } from './args.js';
 import { onVolume, printJson, VOLUME_FLAGS, VOLUME_USAGE } from './common.js';
-import type { Pin } from '../snapshot/pins.js';
+import { validatePinName, type Pin } from '../snapshot/pins.js';
 
 const USAGE = `strata snapshot pin <name> | list | retire <name> ${VOLUME_USAGE}`;
 
@@ -17,6 +17,11 @@ export async function snapshot(argv: string[]): Promise<number> {
   }
   if (action !== 'pin' && action !== 'retire') throw new UsageError(`snapshot needs pin, list or retire\nusage: ${USAGE}`);
   const { positionals, flags } = parseArgs(rest, { usage: USAGE, positionals: ['name'], flags: VOLUME_FLAGS });
+  try {
+    validatePinName(positionals[0]!);
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\nusage: ${USAGE}`);
+  }
   const pin = (await onVolume(flags, `snapshot.${action}`, { name: positionals[0] })) as Pin;
   process.stdout.write(action === 'pin' ? `${pin.version}\n` : `retired ${pin.name} (version ${pin.version})\n`);
   return 0;

@@ -1,12 +1,14 @@
 // The CLI's side of the control socket. `callMount` answers undefined when no mount is listening
-// (no socket, or a stale socket file left by a killed mount, which it removes).
+// (no socket, or a stale socket file left by a killed mount, which it removes). With `onProgress`,
+// it asks for progress lines and hands each to it before the answer arrives.
 
 import { unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { StrataError, type ErrorCode } from '../errors.js';
-import type { ControlAnswer, ControlRequest } from './server.js';
+import type { ProgressReport } from './operations.js';
+import type { ControlLine, ControlRequest } from './server.js';
 
-export async function callMount(socketPath: string, request: ControlRequest): Promise<{ result: unknown } | undefined> {
+export async function callMount(socketPath: string, request: ControlRequest, onProgress?: ProgressReport): Promise<{ result: unknown } | undefined> {
   const socket = connect(socketPath);
   socket.setEncoding('utf8');
   const connected = await new Promise<boolean>((resolve, reject) => {
@@ -18,16 +20,22 @@ export async function callMount(socketPath: string, request: ControlRequest): Pr
     });
   });
   if (!connected) return undefined;
-  socket.write(JSON.stringify(request) + '\n');
+  socket.write(JSON.stringify(onProgress ? { ...request, progress: true } : request) + '\n');
   let buffered = '';
   for await (const text of socket) {
     buffered += text as string;
-    const newline = buffered.indexOf('\n');
-    if (newline < 0) continue;
-    socket.end();
-    const reply = JSON.parse(buffered.slice(0, newline)) as ControlAnswer;
-    if (!reply.ok) throw new StrataError(reply.code as ErrorCode, reply.message);
-    return { result: reply.result };
+    let newline: number;
+    while ((newline = buffered.indexOf('\n')) >= 0) {
+      const reply = JSON.parse(buffered.slice(0, newline)) as ControlLine;
+      buffered = buffered.slice(newline + 1);
+      if ('progress' in reply) {
+        onProgress?.(reply.progress.done, reply.progress.total);
+        continue;
+      }
+      socket.end();
+      if (!reply.ok) throw new StrataError(reply.code as ErrorCode, reply.message);
+      return { result: reply.result };
+    }
   }
   throw new StrataError('EIO', `the mount closed its control socket ${socketPath} without answering`);
 }

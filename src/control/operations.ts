@@ -1,19 +1,35 @@
 // What the CLI can ask of a volume, by name. A live mount serves these on its control socket; with
-// no mount running, the CLI opens the volume and runs the same functions itself.
+// no mount running, the CLI opens the volume and runs the same functions itself. Long operations
+// (put, get, gc, fsck) report progress through `ctx.progress` when the caller asked for it.
 
+import { access, lstat, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Invalid } from '../errors.js';
-import { loadBody, loadManifests } from '../meta/body-records.js';
-import { keys } from '../meta/keys.js';
 import { fsck } from '../gc/fsck.js';
 import { runGc } from '../gc/run.js';
 import { getFile, putFile } from '../io/transfer.js';
+import { volumeObjectPrefix } from '../layout/object-keys.js';
+import { loadBody, loadManifests } from '../meta/body-records.js';
+import { keys } from '../meta/keys.js';
+import { decode, S_IFDIR, S_IFMT, S_IFREG, type Inode } from '../meta/records.js';
+import { countRecords, metricsText, onObjectsDeleted } from '../metrics.js';
 import { findPin, listPins, pinSnapshot, retireSnapshot } from '../snapshot/pins.js';
 import type { Volume } from '../volume.js';
 
+/** `done` of `total` units (bytes for put and get, objects for gc and fsck). */
+export type ProgressReport = (done: number, total: number) => void;
+
 export interface OperationContext {
   volume: Volume;
+  /** set in a live mount */
   mountpoint?: string;
   startedAtMs?: number;
+  /** where the mount logs; undefined when it logs to a terminal or a supervisor's pipe */
+  logFile?: string;
+  /** http://127.0.0.1:<port>/metrics when the mount serves metrics over HTTP */
+  metricsUrl?: string;
+  /** set when the caller asked for progress */
+  progress?: ProgressReport;
 }
 
 type Operation = (ctx: OperationContext, args: Record<string, unknown>) => Promise<unknown>;
@@ -24,9 +40,99 @@ function stringArg(args: Record<string, unknown>, name: string): string {
   return value;
 }
 
-async function countRecords(volume: Volume, space: 'Q' | 'S' | 'P' | 'I'): Promise<number> {
-  const [start, end] = keys.spaceRange(space);
-  return (await volume.kv.scan(start, end)).length;
+/** What `strata status` prints; `--json` prints exactly this. */
+export interface StatusReport {
+  volume: string;
+  backend: string;
+  home: string;
+  mounted: boolean;
+  mountpoint: string | null;
+  pid: number | null;
+  uptimeSeconds: number | null;
+  /** the mount's log file (a detached mount's strata.log); null while a foreground mount logs to its stderr */
+  logFile: string | null;
+  metricsUrl: string | null;
+  metadataVersion: number;
+  /** the RocksDB directory's bytes on disk */
+  metadataBytes: number;
+  objects: number;
+  objectBytes: number;
+  inodes: number;
+  files: number;
+  directories: number;
+  /** the sum of regular files' sizes */
+  fileBytes: number;
+  pins: number;
+  gcQueue: number;
+  staged: number;
+  historyRecords: number;
+  cache: { hits: number; misses: number; evictions: number; bytes: number; hitRate: number | null };
+  uploadsInFlight: number;
+  dirtyBytes: number;
+}
+
+/** Bytes a directory tree occupies on disk (allocated blocks, as du counts them). */
+export async function diskUsageBytes(path: string): Promise<number> {
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return 0;
+  let total = info.blocks * 512;
+  if (info.isDirectory()) {
+    for (const name of await readdir(path).catch(() => [] as string[])) total += await diskUsageBytes(join(path, name));
+  }
+  return total;
+}
+
+async function status(ctx: OperationContext): Promise<StatusReport> {
+  const { volume } = ctx;
+  const [start, end] = keys.spaceRange('I');
+  let inodes = 0;
+  let files = 0;
+  let directories = 0;
+  let fileBytes = 0;
+  for (const entry of await volume.kv.scan(start, end)) {
+    const inode = decode<Inode>(entry.value);
+    inodes += 1;
+    if ((inode.mode & S_IFMT) === S_IFREG) {
+      files += 1;
+      fileBytes += inode.sizeBytes;
+    } else if ((inode.mode & S_IFMT) === S_IFDIR) directories += 1;
+  }
+  let objects = 0;
+  let objectBytes = 0;
+  for await (const info of volume.store.list(volumeObjectPrefix(volume.name))) {
+    objects += 1;
+    objectBytes += info.sizeBytes;
+  }
+  const counts = await countRecords(volume);
+  const cache = volume.cache.currentStats();
+  const mounted = ctx.mountpoint !== undefined;
+  const lastLog = mounted ? undefined : await access(volume.paths.logFile).then(() => volume.paths.logFile, () => undefined);
+  return {
+    volume: volume.name,
+    backend: volume.store.description,
+    home: volume.paths.root,
+    mounted,
+    mountpoint: ctx.mountpoint ?? null,
+    pid: mounted ? process.pid : null,
+    uptimeSeconds: ctx.startedAtMs === undefined ? null : Math.round((Date.now() - ctx.startedAtMs) / 1000),
+    logFile: ctx.logFile ?? lastLog ?? null,
+    metricsUrl: ctx.metricsUrl ?? null,
+    metadataVersion: volume.kv.currentVersion(),
+    metadataBytes: await diskUsageBytes(volume.paths.metaDir),
+    objects,
+    objectBytes,
+    inodes,
+    files,
+    directories,
+    fileBytes,
+    pins: counts.pins,
+    gcQueue: counts.gcQueue,
+    staged: counts.staged,
+    historyRecords: counts.historyRecords,
+    cache: { ...cache, hitRate: cache.hits + cache.misses === 0 ? null : cache.hits / (cache.hits + cache.misses) },
+    uploadsInFlight: volume.bodyContext.uploads.inFlight,
+    dirtyBytes: volume.bodyContext.uploads.bytesHeld,
+  };
 }
 
 export const operations: Record<string, Operation> = {
@@ -34,16 +140,34 @@ export const operations: Record<string, Operation> = {
   'snapshot.list': ({ volume }) => listPins(volume),
   'snapshot.retire': ({ volume }, args) => retireSnapshot(volume, stringArg(args, 'name')),
 
-  put: ({ volume }, args) =>
-    putFile(volume, stringArg(args, 'local'), stringArg(args, 'path'), { uid: Number(args.uid ?? 0), gid: Number(args.gid ?? 0) }),
+  put: ({ volume, progress }, args) =>
+    putFile(volume, stringArg(args, 'local'), stringArg(args, 'path'), { uid: Number(args.uid ?? 0), gid: Number(args.gid ?? 0) }, progress),
 
-  get: async ({ volume }, args) => {
+  get: async ({ volume, progress }, args) => {
     const snapshot = args.snapshot === undefined ? undefined : await findPin(volume, stringArg(args, 'snapshot'));
-    return getFile(volume, stringArg(args, 'path'), stringArg(args, 'local'), { atVersion: snapshot?.version });
+    return getFile(volume, stringArg(args, 'path'), stringArg(args, 'local'), { atVersion: snapshot?.version, progress });
   },
 
-  gc: ({ volume }, args) => runGc(volume, { graceMs: Number(args.graceMs ?? 3_600_000), dryRun: args.dryRun === true }),
-  fsck: ({ volume }, args) => fsck(volume, { repair: args.repair === true }),
+  gc: async ({ volume, progress }, args) => {
+    const options = { graceMs: Number(args.graceMs ?? 3_600_000), dryRun: args.dryRun === true };
+    if (!progress) return runGc(volume, options);
+    // Progress in objects deleted out of those queued or staged when the pass starts.
+    const counts = await countRecords(volume);
+    const total = counts.gcQueue + counts.staged;
+    let done = 0;
+    progress(0, total);
+    const stop = onObjectsDeleted((count) => {
+      done = Math.min(total, done + count);
+      progress(done, total);
+    });
+    try {
+      return await runGc(volume, options);
+    } finally {
+      stop();
+      progress(total, total);
+    }
+  },
+  fsck: ({ volume, progress }, args) => fsck(volume, { repair: args.repair === true, onProgress: progress }),
 
   stat: async ({ volume }, args) => {
     const snapshot = args.snapshot === undefined ? undefined : await findPin(volume, stringArg(args, 'snapshot'));
@@ -60,34 +184,10 @@ export const operations: Record<string, Operation> = {
     return Promise.all(entries.map(async (entry) => ({ ...entry, inode: await volume.namespace.getattr(entry.ino, snapshot?.version) })));
   },
 
-  status: async ({ volume, mountpoint, startedAtMs }) => {
-    const cache = volume.cache.currentStats();
-    let objects = 0;
-    let objectBytes = 0;
-    for await (const info of volume.store.list('blocks/')) {
-      objects += 1;
-      objectBytes += info.sizeBytes;
-    }
-    const usage = await volume.namespace.usage();
-    return {
-      volume: volume.name,
-      backend: volume.store.description,
-      home: volume.paths.root,
-      mountpoint: mountpoint ?? null,
-      uptimeSeconds: startedAtMs ? Math.round((Date.now() - startedAtMs) / 1000) : null,
-      metadataVersion: volume.kv.currentVersion(),
-      inodes: usage.inodes,
-      fileBytes: usage.bytes,
-      objects,
-      objectBytes,
-      pins: await countRecords(volume, 'P'),
-      gcQueue: await countRecords(volume, 'Q'),
-      staged: await countRecords(volume, 'S'),
-      cache: { ...cache, hitRate: cache.hits + cache.misses === 0 ? null : cache.hits / (cache.hits + cache.misses) },
-      uploadsInFlight: volume.bodyContext.uploads.inFlight,
-      logFile: mountpoint ? volume.paths.logFile : null,
-    };
-  },
+  status,
+
+  /** The Prometheus text of this process's metrics. */
+  metrics: ({ volume }) => metricsText(volume),
 };
 
 export function runOperation(ctx: OperationContext, name: string, args: Record<string, unknown>): Promise<unknown> {

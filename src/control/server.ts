@@ -1,19 +1,28 @@
-// The live mount's control socket: one JSON request per line, one JSON answer per line. The socket
-// file is mode 0600 in the volume's home, so only the volume's owner can talk to the mount.
+// The live mount's control socket: one JSON request per line, one JSON answer per line. A request
+// that asks for progress (`"progress": true`) may first get lines `{"progress":{"done":..,"total":..}}`
+// while the operation runs. The socket file is mode 0600 in the volume's home, so only the volume's
+// owner can talk to the mount.
 
 import { chmod, unlink } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { StrataError } from '../errors.js';
-import { runOperation, type OperationContext } from './operations.js';
+import { log } from '../log.js';
+import { objectKeyOf } from '../object/metered.js';
+import { runOperation, type OperationContext, type ProgressReport } from './operations.js';
 
 const MAX_REQUEST_BYTES = 64 * 1024;
+/** Progress lines are sent at most this often (and always at the end). */
+const PROGRESS_INTERVAL_MS = 100;
 
 export interface ControlRequest {
   op: string;
   args?: Record<string, unknown>;
+  /** stream progress lines before the answer */
+  progress?: boolean;
 }
 
 export type ControlAnswer = { ok: true; result: unknown } | { ok: false; code: string; message: string };
+export type ControlLine = ControlAnswer | { progress: { done: number; total: number } };
 
 export async function serveControl(socketPath: string, ctx: OperationContext): Promise<Server> {
   await unlink(socketPath).catch(() => undefined);
@@ -30,7 +39,7 @@ export async function serveControl(socketPath: string, ctx: OperationContext): P
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        answer(line, ctx).then((reply) => socket.write(JSON.stringify(reply) + '\n'));
+        answer(line, ctx, socket).then((reply) => socket.write(JSON.stringify(reply) + '\n'));
       }
     });
     socket.on('error', () => undefined);
@@ -43,7 +52,17 @@ export async function serveControl(socketPath: string, ctx: OperationContext): P
   return server;
 }
 
-async function answer(line: string, ctx: OperationContext): Promise<ControlAnswer> {
+function progressLines(socket: Socket): ProgressReport {
+  let lastMs = 0;
+  return (done, total) => {
+    const now = Date.now();
+    if (done < total && now - lastMs < PROGRESS_INTERVAL_MS) return;
+    lastMs = now;
+    if (!socket.destroyed) socket.write(JSON.stringify({ progress: { done, total } }) + '\n');
+  };
+}
+
+async function answer(line: string, ctx: OperationContext, socket: Socket): Promise<ControlAnswer> {
   let request: ControlRequest;
   try {
     request = JSON.parse(line) as ControlRequest;
@@ -51,9 +70,16 @@ async function answer(line: string, ctx: OperationContext): Promise<ControlAnswe
   } catch (err) {
     return { ok: false, code: 'EINVAL', message: `malformed control request: ${(err as Error).message}` };
   }
+  const startedMs = Date.now();
   try {
-    return { ok: true, result: await runOperation(ctx, request.op, request.args ?? {}) };
+    const opCtx = request.progress === true ? { ...ctx, progress: progressLines(socket) } : ctx;
+    const result = await runOperation(opCtx, request.op, request.args ?? {});
+    log('debug', 'control request', { op: request.op, ms: Date.now() - startedMs });
+    return { ok: true, result };
   } catch (err) {
-    return { ok: false, code: err instanceof StrataError ? err.code : 'EIO', message: err instanceof Error ? err.message : String(err) };
+    const code = err instanceof StrataError ? err.code : 'EIO';
+    const message = err instanceof Error ? err.message : String(err);
+    log(code === 'EIO' ? 'error' : 'debug', 'control request failed', { op: request.op, path: request.args?.path ?? null, key: objectKeyOf(err) ?? null, ms: Date.now() - startedMs, code, cause: message });
+    return { ok: false, code, message };
   }
 }

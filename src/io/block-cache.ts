@@ -9,16 +9,24 @@ import type { ObjectStore } from '../object/store.js';
 export interface CacheStats {
   hits: number;
   misses: number;
+  /** objects dropped to stay within the size bound */
+  evictions: number;
   bytes: number;
 }
 
 export class BlockCache {
   private readonly cache: LRUCache<string, Buffer>;
   private readonly inflight = new Map<string, Promise<Buffer>>();
-  readonly stats = { hits: 0, misses: 0 };
+  readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(private readonly store: ObjectStore, maxBytes: number) {
-    this.cache = new LRUCache<string, Buffer>({ maxSize: Math.max(maxBytes, 1), sizeCalculation: (buf) => Math.max(buf.length, 1) });
+    this.cache = new LRUCache<string, Buffer>({
+      maxSize: Math.max(maxBytes, 1),
+      sizeCalculation: (buf) => Math.max(buf.length, 1),
+      dispose: (_buf, _key, reason) => {
+        if (reason === 'evict') this.stats.evictions++;
+      },
+    });
   }
 
   /** The whole object, verified against `digestUri`; a mismatch is an EIO naming the key. */

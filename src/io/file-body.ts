@@ -8,7 +8,7 @@
 // seals the rest, waits for the uploads, and commits one new generation in one metadata batch.
 // Reads overlay the three layers, so the writer's own reads see its bytes at once.
 
-import { IOError } from '../errors.js';
+import { IOError, isStrataError, NoSpace, type StrataError } from '../errors.js';
 import { blockDigest, manifestDigest } from '../layout/digest.js';
 import {
   canonicalManifest, clipEntries, normalizeManifest, overlay, shadowedEntries, stackedEntries,
@@ -88,6 +88,11 @@ function grow(buffer: Buffer, needed: number, blockBytes: number): Buffer {
   const larger = Buffer.allocUnsafe(Math.min(blockBytes, Math.max(needed, buffer.length * 2)));
   buffer.copy(larger);
   return larger;
+}
+
+/** An upload failure as the writer sees it: a full disk stays ENOSPC, anything else is EIO. */
+function uploadFailure(message: string, cause: unknown): StrataError {
+  return isStrataError(cause, 'ENOSPC') ? NoSpace(message, cause) : IOError(message, cause);
 }
 
 export class FileBody {
@@ -476,13 +481,13 @@ export class FileBody {
     const cause = segment.failed;
     const reason = cause?.message ?? 'unknown error';
     if (!segment.bytes || !segment.entry.objectKey) {
-      throw IOError(`writing inode ${this.ino} at offset ${segment.entry.logicalOffset} failed: ${reason}`, cause);
+      throw uploadFailure(`writing inode ${this.ino} at offset ${segment.entry.logicalOffset} failed: ${reason}`, cause);
     }
     segment.upload = this.uploadSegment(segment);
     try {
       await segment.upload;
     } catch (err) {
-      throw IOError(`upload of ${segment.entry.objectKey} failed: ${err instanceof Error ? err.message : String(err)}`, err);
+      throw uploadFailure(`upload of ${segment.entry.objectKey} failed: ${err instanceof Error ? err.message : String(err)}`, err);
     }
   }
 

@@ -73,6 +73,20 @@ export class OpenFiles implements OpenFileOracle {
     if (publishError) throw publishError;
   }
 
+  /**
+   * Publishes, every `intervalMs`, the open bodies that have unpublished changes, so a writer that
+   * keeps its file open for long still has its data published (the time bound on dirty data).
+   */
+  startAutoPublish(intervalMs: number, onError: (ino: number, err: unknown) => void): () => void {
+    const timer = setInterval(() => {
+      for (const [ino, entry] of this.open) {
+        entry.body.then((body) => (body.hasChanges ? body.publish() : undefined)).catch((err: unknown) => onError(ino, err));
+      }
+    }, intervalMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   /** Publishes every open body (unmount, sync). */
   async publishAll(sync = false): Promise<void> {
     await Promise.all([...this.open.values()].map(async (entry) => (await entry.body).publish({ sync })));

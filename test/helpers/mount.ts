@@ -27,6 +27,13 @@ export interface TestMount {
   remount(extraArgs?: string[]): Promise<void>;
   /** unmounts if still mounted and removes the volume's files */
   cleanup(): Promise<void>;
+  /** the pid of the running mount process, if any */
+  pid(): number | undefined;
+  /**
+   * SIGKILLs the mount process and waits for it to exit: a crash. The mount point is left stale
+   * (ENOTCONN) for the next `remount` to recover, as a real restart would have to.
+   */
+  kill(): Promise<void>;
 }
 
 async function isMounted(mountpoint: string): Promise<boolean> {
@@ -34,7 +41,8 @@ async function isMounted(mountpoint: string): Promise<boolean> {
   return mounts.split('\n').some((line) => line.split(' ')[1] === mountpoint);
 }
 
-export async function startMount(options: { args?: string[]; home?: string } = {}): Promise<TestMount> {
+/** `env` is added to the environment of the mount process and of `strata` and `sh` runs. */
+export async function startMount(options: { args?: string[]; home?: string; env?: Record<string, string> } = {}): Promise<TestMount> {
   const base = await makeTempDir('strata-mount');
   const home = options.home ?? join(base, 'home');
   const mountpoint = join(base, 'mnt');
@@ -44,7 +52,7 @@ export async function startMount(options: { args?: string[]; home?: string } = {
 
   const launch = async (args: string[]) => {
     output = '';
-    const proc = spawn(process.execPath, [STRATA_BIN, 'mount', mountpoint, '--foreground', '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(process.execPath, [STRATA_BIN, 'mount', mountpoint, '--foreground', '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
     child = proc;
     proc.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     proc.stderr!.on('data', (d: Buffer) => (output += d.toString()));
@@ -62,7 +70,8 @@ export async function startMount(options: { args?: string[]; home?: string } = {
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     proc.kill('SIGTERM');
-    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000))]);
+    // unref: a pending 60 s timer would otherwise keep the test process alive after the last test
+    const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 60_000).unref())]);
     if (!stopped) {
       proc.kill('SIGKILL');
       await exited;
@@ -75,7 +84,7 @@ export async function startMount(options: { args?: string[]; home?: string } = {
 
   const run = async (file: string, args: string[], allowFailure = false, extra: { uid?: number; gid?: number } = {}) => {
     try {
-      const { stdout, stderr } = await exec(file, args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, STRATA_HOME: home }, ...extra });
+      const { stdout, stderr } = await exec(file, args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, ...options.env, STRATA_HOME: home }, ...extra });
       return { stdout, stderr, code: 0 };
     } catch (err) {
       const failure = err as { stdout?: string; stderr?: string; code?: number };
@@ -93,9 +102,20 @@ export async function startMount(options: { args?: string[]; home?: string } = {
     sh: (command, opts = {}) => run('/bin/sh', ['-c', command], opts.allowFailure, { uid: opts.uid, gid: opts.gid }),
     unmount,
     remount: (extraArgs) => launch(extraArgs ?? options.args ?? []),
+    pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    kill: async () => {
+      const proc = child;
+      child = undefined;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill('SIGKILL');
+      await exited;
+    },
     cleanup: async () => {
       try {
         await unmount();
+        // a killed mount leaves its mount point stale; detach it before removing the folder
+        if (await isMounted(mountpoint)) await exec('fusermount', ['-uz', mountpoint]).catch(() => exec('umount', ['-l', mountpoint]).catch(() => undefined));
       } finally {
         await removeDir(base);
       }

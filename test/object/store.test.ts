@@ -1,5 +1,6 @@
-// One contract for every ObjectStore backend, run against the file backend and against s3rver,
-// plus what only the file backend promises about its folder (atomic rename, no temp files shown).
+// One contract for every ObjectStore backend, run against the file backend, s3rver and a real Ceph
+// RADOS Gateway (test/helpers/ceph-rgw.ts), plus what only the file backend promises about its
+// folder (atomic rename, no temp files shown).
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,7 @@ import * as assert from 'uvu/assert';
 import { FileObjectStore } from '../../src/object/file.js';
 import { openObjectStore } from '../../src/object/open.js';
 import type { ObjectInfo, ObjectStore } from '../../src/object/store.js';
+import { cephRgwSkipReason, startCephRgw } from '../helpers/ceph-rgw.js';
 import { startS3rver } from '../helpers/s3rver.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { expectError } from './expect.js';
@@ -30,14 +32,20 @@ async function listAll(store: ObjectStore, prefix: string): Promise<ObjectInfo[]
 }
 
 function contractSuite(name: string, startBackend: () => Promise<Backend>) {
-  const test = suite<{ backend?: Backend; store?: ObjectStore }>(`${name} object store`, {});
+  const test = suite<{ backend?: Backend; startError?: unknown; store?: ObjectStore }>(`${name} object store`, {});
+  // uvu drops an error thrown by a `before` hook and reports the suite as passed with 0 tests run,
+  // so a backend that fails to start fails every test instead (from `before.each`, which counts).
   test.before(async (ctx) => {
-    ctx.backend = await startBackend();
+    ctx.backend = await startBackend().catch((err: unknown) => {
+      ctx.startError = err;
+      return undefined;
+    });
   });
   test.after(async (ctx) => {
     await ctx.backend?.stop();
   });
   test.before.each(async (ctx) => {
+    if (ctx.startError) throw ctx.startError;
     ctx.store = await ctx.backend!.makeStore();
   });
   test.after.each(async (ctx) => {
@@ -172,6 +180,32 @@ contractSuite('s3 (s3rver)', async () => {
     stop: () => s3rver.stop(),
   };
 });
+
+const rgwSkipped = cephRgwSkipReason();
+if (rgwSkipped) {
+  console.log(`  (skipped the Ceph RGW object store contract: ${rgwSkipped})`);
+} else {
+  contractSuite('s3 (Ceph RGW)', async () => {
+    const rgw = await startCephRgw();
+    // Unique per run: a gateway CI started may be shared with other runs' objects.
+    const run = `${process.pid}-${Date.now().toString(36)}`;
+    let stores = 0;
+    return {
+      bulkCount: 1100,
+      async makeStore() {
+        return openObjectStore({
+          backend: 's3',
+          bucket: rgw.bucket,
+          endpoint: rgw.endpoint,
+          forcePathStyle: true,
+          credentials: rgw.credentials,
+          prefix: `store-${run}-${++stores}/`,
+        });
+      },
+      stop: () => rgw.stop(),
+    };
+  });
+}
 
 const fileOnly = suite('file object store folder', {} as { root: string; store: FileObjectStore });
 fileOnly.before.each(async (ctx) => {

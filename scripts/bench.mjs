@@ -1,0 +1,767 @@
+#!/usr/bin/env node
+// Strata beside its ceiling and its peers, in one run (numbers on a shared machine are noisy: only
+// compare figures from the same run). Targets: local disk; a null fuse-native filesystem with
+// Strata's mount options (scripts/bench-null-fs.mjs), the ceiling for any fuse-native filesystem;
+// Strata on the file backend and on s3rver; s3fs and rclone on s3rver when installed. Every
+// workload runs through the kernel with ordinary tools (dd, fio, ls, tar, rsync) or
+// scripts/bench-worker.mjs, each in a child process and capped in time; every FUSE server runs in
+// its own child process.
+//
+//   scripts/bench [--quick] [--targets local,null,strata-file,strata-s3,s3fs,rclone]
+//                 [--workloads seq,parallel,randread,files-1k,files-10k,stat,ls,untar,rsync]
+//                 [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]
+//
+// Needs `npm run build` (Strata runs from dist/), root (FUSE mounts, drop_caches), fio and rsync.
+// Cold reads: the kernel's caches are dropped before every read workload, and Strata, s3fs and
+// rclone are unmounted and mounted again first, so no in-process cache survives either.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cpus, release } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const STRATA_BIN = join(ROOT, 'dist/src/cli/main.js');
+const NULL_FS = join(ROOT, 'scripts/bench-null-fs.mjs');
+const WORKER = join(ROOT, 'scripts/bench-worker.mjs');
+const S3RVER_HELPER = join(ROOT, 'dist/test/helpers/s3rver.js');
+const MiB = 1024 * 1024;
+
+const ALL_TARGETS = ['local', 'null', 'strata-file', 'strata-s3', 's3fs', 'rclone'];
+const ALL_WORKLOADS = ['seq', 'parallel', 'randread', 'files-1k', 'files-10k', 'stat', 'ls', 'untar', 'rsync'];
+
+// ---------------------------------------------------------------------------------------------
+// Options
+
+const USAGE = `usage: scripts/bench [--quick] [--targets ${ALL_TARGETS.join(',')}]
+                     [--workloads ${ALL_WORKLOADS.join(',')}]
+                     [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]`;
+
+function parseOptions(argv) {
+  const options = { quick: false, targets: ALL_TARGETS, workloads: ALL_WORKLOADS, json: undefined, capS: undefined, workDir: '/var/tmp', keep: false };
+  const list = (value, allowed, what) => {
+    const items = String(value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    const unknown = items.filter((item) => !allowed.includes(item));
+    if (items.length === 0 || unknown.length > 0) usage(`unknown ${what}: ${unknown.join(',') || '(none)'}; choose from ${allowed.join(',')}`);
+    return items;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${arg} needs a value`));
+    if (arg === '--quick') options.quick = true;
+    else if (arg === '--keep') options.keep = true;
+    else if (arg === '--targets') options.targets = list(value(), ALL_TARGETS, 'target');
+    else if (arg === '--workloads') options.workloads = list(value(), ALL_WORKLOADS, 'workload');
+    else if (arg === '--json') options.json = resolve(value());
+    else if (arg === '--work-dir') options.workDir = resolve(value());
+    else if (arg === '--cap') {
+      options.capS = Number(value());
+      if (!(options.capS > 0)) usage('--cap takes a positive number of seconds');
+    } else if (arg === '--help' || arg === '-h') {
+      process.stdout.write(USAGE + '\n');
+      process.exit(0);
+    } else usage(`unknown argument ${arg}`);
+  }
+  return options;
+}
+
+function usage(message) {
+  process.stderr.write(`scripts/bench: ${message}\n${USAGE}\n`);
+  process.exit(2);
+}
+
+const options = parseOptions(process.argv.slice(2));
+
+const SIZES = options.quick
+  ? { seqMiB: 16, streams: 4, streamMiB: 4, fioMiB: 8, fioRuntimeS: 1, fewFiles: 50, manyFiles: 200, fileBytes: 4096, tree: 'node_modules/uvu', capS: 30 }
+  : { seqMiB: 1024, streams: 4, streamMiB: 256, fioMiB: 256, fioRuntimeS: 15, fewFiles: 1000, manyFiles: 10000, fileBytes: 4096, tree: 'node_modules/@aws-sdk', capS: 120 };
+if (options.capS !== undefined) SIZES.capS = options.capS;
+const capMs = SIZES.capS * 1000;
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every command and every FUSE server, killed on the way out whatever happens.
+
+const running = new Set();
+const cleanups = [];
+let stopping = false;
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try { child.kill(signal); } catch { /* gone */ }
+  }
+}
+
+/**
+ * Runs a command in its own process group; resolves with its wall time, exit status and output.
+ * With capMs, the group is SIGKILLed at the cap and the result says `capped`.
+ */
+function run(command, args, { cap = 0, env, stdout = 'pipe' } = {}) {
+  return new Promise((resolveRun, rejectRun) => {
+    const start = performance.now();
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', stdout, 'pipe'], env: env ?? process.env });
+    running.add(child);
+    let out = '';
+    let err = '';
+    child.stdout?.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (err.length > 1_000_000) err = err.slice(-100_000);
+    });
+    let capped = false;
+    const timer = cap > 0 ? setTimeout(() => { capped = true; killGroup(child, 'SIGKILL'); }, cap) : undefined;
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      running.delete(child);
+      rejectRun(error);
+    });
+    child.once('close', (code, signal) => {
+      const ms = performance.now() - start;
+      clearTimeout(timer);
+      running.delete(child);
+      resolveRun({ ms, code, signal, capped, stdout: out, stderr: err });
+    });
+  });
+}
+
+/** run(), but a failure that is not the cap throws with the command and its stderr. */
+async function mustRun(command, args, opts) {
+  const result = await run(command, args, opts);
+  if (!result.capped && result.code !== 0) {
+    const tail = result.stderr.trim().split('\n').slice(-5).join('\n');
+    throw new Error(`${command} ${args.join(' ')} exited with ${result.code ?? result.signal}: ${tail}`);
+  }
+  return result;
+}
+
+async function commandExists(name) {
+  const result = await run('sh', ['-c', 'command -v "$1"', 'sh', name]);
+  return result.code === 0;
+}
+
+async function isMounted(mountpoint) {
+  const mounts = await readFile('/proc/mounts', 'utf8');
+  return mounts.split('\n').some((line) => line.split(' ')[1] === mountpoint);
+}
+
+async function detach(mountpoint) {
+  for (const [command, args] of [['fusermount', ['-u', mountpoint]], ['fusermount', ['-uz', mountpoint]], ['umount', ['-l', mountpoint]]]) {
+    if (!(await isMounted(mountpoint))) return;
+    await run(command, args).catch(() => undefined);
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function tailOf(file, lines = 20) {
+  const text = await readFile(file, 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-lines).join('\n');
+}
+
+/**
+ * Starts a FUSE server in a child process (output appended to logFile) and waits until the kernel
+ * lists its mount (and `ready(log)` holds). stop(): SIGTERM, wait, SIGKILL after graceMs, then
+ * detach the mount point if the server left it behind.
+ */
+async function startServer({ name, mountpoint, command, args, env, logFile, ready = () => true, graceMs = 60_000 }) {
+  const logStart = await stat(logFile).then((s) => s.size, () => 0);
+  const log = await open(logFile, 'a');
+  const child = spawn(command, args, { stdio: ['ignore', log.fd, log.fd], env: env ?? process.env });
+  await log.close();
+  const exited = once(child, 'exit').catch(() => undefined);
+  let spawnError;
+  child.once('error', (error) => (spawnError = error));
+  let stopped;
+  const stop = () =>
+    (stopped ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+        if (!done) {
+          process.stderr.write(`[bench] ${name} did not stop within ${graceMs / 1000} s of SIGTERM; killing it\n`);
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
+      await detach(mountpoint);
+    })());
+  cleanups.push(stop);
+  for (let waitedMs = 0; ; waitedMs += 100) {
+    if (spawnError) throw new Error(`${name}: ${command} failed to start: ${spawnError.message}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`${name} exited with ${child.exitCode ?? child.signalCode} before mounting:\n${await tailOf(logFile)}`);
+    }
+    if ((await isMounted(mountpoint)) && ready((await readFile(logFile, 'utf8').catch(() => '')).slice(logStart))) break;
+    if (waitedMs > 60_000) {
+      await stop();
+      throw new Error(`${name} did not mount within 60 s:\n${await tailOf(logFile)}`);
+    }
+    await sleep(100);
+  }
+  return { stop, alive: () => child.exitCode === null && child.signalCode === null };
+}
+
+let dropWarned = false;
+async function dropCaches() {
+  try {
+    await writeFile('/proc/sys/vm/drop_caches', '3');
+  } catch (err) {
+    if (!dropWarned) process.stderr.write(`[bench] cannot drop the kernel's caches (${err.code}); reads are not cold\n`);
+    dropWarned = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metrics: what each workload reports. `better` says which direction is faster.
+
+const sizeText = (mib) => (mib >= 1024 ? `${mib / 1024} GiB` : `${mib} MiB`);
+const countText = (n) => n.toLocaleString('en-US');
+
+function metricList(treeFiles) {
+  const s = SIZES;
+  const tree = s.tree.replace('node_modules/', '');
+  return [
+    { key: 'seq-write', workload: 'seq', label: `seq write ${sizeText(s.seqMiB)} (dd conv=fsync)`, unit: 'MB/s', better: 'higher' },
+    { key: 'seq-read', workload: 'seq', label: `seq read ${sizeText(s.seqMiB)}, cold`, unit: 'MB/s', better: 'higher' },
+    { key: 'par-write', workload: 'parallel', label: `${s.streams} x ${sizeText(s.streamMiB)} parallel write`, unit: 'MB/s', better: 'higher' },
+    { key: 'par-read', workload: 'parallel', label: `${s.streams} x ${sizeText(s.streamMiB)} parallel read, cold`, unit: 'MB/s', better: 'higher' },
+    { key: 'randread', workload: 'randread', label: `fio 4 KiB randread ${sizeText(s.fioMiB)}, ${s.fioRuntimeS} s`, unit: 'IOPS', better: 'higher' },
+    { key: 'files-few', workload: 'files-1k', label: `create ${countText(s.fewFiles)} x 4 KiB files`, unit: 'files/s', better: 'higher' },
+    { key: 'files-many', workload: 'files-10k', label: `create ${countText(s.manyFiles)} x 4 KiB files`, unit: 'files/s', better: 'higher' },
+    { key: 'stat', workload: 'stat', label: `stat ${countText(s.manyFiles)} files`, unit: 'stats/s', better: 'higher' },
+    { key: 'ls', workload: 'ls', label: `ls -l ${countText(s.manyFiles)} entries`, unit: 's', better: 'lower' },
+    { key: 'untar-s', workload: 'untar', label: `untar ${tree} (${countText(treeFiles)} files)`, unit: 's', better: 'lower' },
+    { key: 'untar-rate', workload: 'untar', label: `untar ${tree}`, unit: 'files/s', better: 'higher' },
+    { key: 'rsync-s', workload: 'rsync', label: `rsync -a ${tree}`, unit: 's', better: 'lower' },
+    { key: 'rsync-rate', workload: 'rsync', label: `rsync -a ${tree}`, unit: 'files/s', better: 'higher' },
+  ];
+}
+
+/** A throughput figure for `bytes` moved by a run; past the cap it is an upper bound. */
+const rateOf = (bytes, runResult) =>
+  runResult.capped ? { value: bytes / 1e6 / SIZES.capS, bound: '<', note: `> ${SIZES.capS} s` } : { value: bytes / 1e6 / (runResult.ms / 1000), ms: runResult.ms };
+
+/** Seconds and files/s of a fixed amount of work; past the cap both are bounds. */
+const secondsAndRate = (files, ms, capped) =>
+  capped
+    ? [{ value: SIZES.capS, bound: '>', note: `> ${SIZES.capS} s` }, { value: files / SIZES.capS, bound: '<', note: `> ${SIZES.capS} s` }]
+    : [{ value: ms / 1000, ms }, { value: files / (ms / 1000), ms }];
+
+function bytesCopied(ddStderr) {
+  const match = /^(\d+) bytes/m.exec(ddStderr);
+  return match ? Number(match[1]) : NaN;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads. Each takes a started target { name, dir, cold(), verify, state } and returns figures
+// keyed by metric key.
+
+function makeWorkloads(shared) {
+  const warm = (file) => mustRun('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
+  const warmTree = () => mustRun('sh', ['-c', 'tar -cf - -C "$1" . | cat > /dev/null', 'sh', shared.treeDir]);
+  const syncFs = (dir) => mustRun('sync', ['-f', dir], { cap: capMs });
+
+  /** Reads `file` (expected `bytes` long) with dd; throws on a short read. */
+  const readBack = async (file, bytes) => {
+    const result = await mustRun('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M'], { cap: capMs });
+    if (!result.capped && bytesCopied(result.stderr) !== bytes) throw new Error(`short read of ${file}: ${bytesCopied(result.stderr)} of ${bytes} bytes`);
+    return result;
+  };
+  const verifyBody = async (t, file, bytes) => {
+    if (!t.verify) return;
+    const result = await run('cmp', ['-n', String(bytes), shared.source, file], { cap: capMs });
+    if (result.code !== 0 && !result.capped) throw new Error(`${file} does not read back what was written: ${result.stdout.trim() || result.stderr.trim()}`);
+  };
+
+  /** The directory of many small files stat and ls work on: made by files-10k, or here untimed. */
+  const manyFiles = async (t) => {
+    if (t.state.many) return t.state.many;
+    const dir = join(t.dir, `files-${SIZES.manyFiles}`);
+    const result = await mustRun(process.execPath, [WORKER, 'create', dir, String(SIZES.manyFiles), String(SIZES.fileBytes), String(capMs)], { cap: capMs + 60_000 });
+    const { done } = JSON.parse(result.stdout);
+    return (t.state.many = { dir, done });
+  };
+
+  const createFiles = async (t, count) => {
+    const dir = join(t.dir, `files-${count}`);
+    const result = await mustRun(process.execPath, [WORKER, 'create', dir, String(count), String(SIZES.fileBytes), String(capMs)], { cap: capMs + 60_000 });
+    if (result.capped) throw new Error(`the file-creating worker did not stop within ${SIZES.capS + 60} s`);
+    const { done, ms } = JSON.parse(result.stdout);
+    const synced = await syncFs(dir);
+    if (count === SIZES.manyFiles) t.state.many = { dir, done };
+    const figure = { value: done / ((ms + synced.ms) / 1000), ms: ms + synced.ms, count: done };
+    if (done < count) figure.note = `${countText(done)} of ${countText(count)} files in the ${SIZES.capS} s cap`;
+    return figure;
+  };
+
+  const tree = async (t, what, command) => {
+    await warm(shared.tarball);
+    await warmTree();
+    const dest = join(t.dir, what);
+    await mustRun('mkdir', ['-p', dest]);
+    const result = await mustRun(command[0], [...command.slice(1), dest + (what === 'rsync' ? '/' : '')], { cap: capMs });
+    const synced = result.capped ? { ms: 0 } : await syncFs(dest);
+    return secondsAndRate(shared.treeFiles, result.ms + synced.ms, result.capped);
+  };
+
+  return {
+    async seq(t) {
+      const file = join(t.dir, 'seq.bin');
+      const bytes = SIZES.seqMiB * MiB;
+      await warm(shared.source);
+      const write = await mustRun('dd', [`if=${shared.source}`, `of=${file}`, 'bs=1M', `count=${SIZES.seqMiB}`, 'conv=fsync', 'status=none'], { cap: capMs });
+      const out = { 'seq-write': rateOf(bytes, write) };
+      if (write.capped) return { ...out, 'seq-read': { error: `skipped: the write passed the ${SIZES.capS} s cap` } };
+      await t.cold();
+      const read = await readBack(file, bytes);
+      out['seq-read'] = rateOf(bytes, read);
+      if (!read.capped) await verifyBody(t, file, bytes);
+      return out;
+    },
+
+    async parallel(t) {
+      const bytes = SIZES.streamMiB * MiB;
+      const files = Array.from({ length: SIZES.streams }, (_, i) => join(t.dir, `stream-${i}.bin`));
+      await warm(shared.source);
+      const startW = performance.now();
+      const writes = await Promise.all(
+        files.map((file, i) => mustRun('dd', [`if=${shared.source}`, `of=${file}`, 'bs=1M', `count=${SIZES.streamMiB}`, `skip=${i * SIZES.streamMiB}`, 'conv=fsync', 'status=none'], { cap: capMs })),
+      );
+      const writeMs = performance.now() - startW;
+      const total = bytes * SIZES.streams;
+      const wroteCapped = writes.some((w) => w.capped);
+      const out = { 'par-write': rateOf(total, { ms: writeMs, capped: wroteCapped }) };
+      if (wroteCapped) return { ...out, 'par-read': { error: `skipped: the writes passed the ${SIZES.capS} s cap` } };
+      await t.cold();
+      const startR = performance.now();
+      const reads = await Promise.all(files.map((file) => readBack(file, bytes)));
+      out['par-read'] = rateOf(total, { ms: performance.now() - startR, capped: reads.some((r) => r.capped) });
+      return out;
+    },
+
+    async randread(t) {
+      const file = join(t.dir, 'fio.bin');
+      await warm(shared.source);
+      const layout = await mustRun('dd', [`if=${shared.source}`, `of=${file}`, 'bs=1M', `count=${SIZES.fioMiB}`, 'conv=fsync', 'status=none'], { cap: capMs });
+      if (layout.capped) return { randread: { error: `could not write the ${sizeText(SIZES.fioMiB)} test file within the ${SIZES.capS} s cap` } };
+      await t.cold();
+      const fio = await mustRun(
+        'fio',
+        ['--name=r', '--rw=randread', '--bs=4k', `--size=${SIZES.fioMiB}M`, `--runtime=${SIZES.fioRuntimeS}`, '--time_based', `--filename=${file}`, '--output-format=json'],
+        { cap: SIZES.fioRuntimeS * 1000 + capMs },
+      );
+      if (fio.capped) return { randread: { error: `fio did not finish within ${SIZES.fioRuntimeS + SIZES.capS} s` } };
+      const report = JSON.parse(fio.stdout.slice(fio.stdout.indexOf('{')));
+      const job = report.jobs[0];
+      if (job.error) throw new Error(`fio failed with error ${job.error}: ${fio.stderr.trim()}`);
+      return { randread: { value: job.read.iops, count: job.read.total_ios } };
+    },
+
+    async 'files-1k'(t) {
+      return { 'files-few': await createFiles(t, SIZES.fewFiles) };
+    },
+
+    async 'files-10k'(t) {
+      return { 'files-many': await createFiles(t, SIZES.manyFiles) };
+    },
+
+    async stat(t) {
+      const { dir } = await manyFiles(t);
+      await dropCaches();
+      const result = await mustRun(process.execPath, [WORKER, 'stat', dir, String(capMs)], { cap: capMs + 60_000 });
+      if (result.capped) throw new Error(`the stat worker did not stop within ${SIZES.capS + 60} s`);
+      const { done, total, ms } = JSON.parse(result.stdout);
+      const figure = { value: done / (ms / 1000), ms, count: done };
+      if (done < total) figure.note = `${countText(done)} of ${countText(total)} in the ${SIZES.capS} s cap`;
+      else if (total < SIZES.manyFiles) figure.note = `${countText(total)} files (creating them passed the cap)`;
+      return { stat: figure };
+    },
+
+    async ls(t) {
+      const { dir, done } = await manyFiles(t);
+      await dropCaches();
+      const result = await mustRun('ls', ['-l', dir], { cap: capMs, stdout: 'ignore' });
+      const figure = result.capped ? { value: SIZES.capS, bound: '>', note: `> ${SIZES.capS} s` } : { value: result.ms / 1000, ms: result.ms, count: done };
+      if (done < SIZES.manyFiles && !result.capped) figure.note = `${countText(done)} entries (creating them passed the cap)`;
+      return { ls: figure };
+    },
+
+    async untar(t) {
+      const [seconds, rate] = await tree(t, 'untar', ['tar', '-xf', shared.tarball, '-C']);
+      return { 'untar-s': seconds, 'untar-rate': rate };
+    },
+
+    async rsync(t) {
+      const [seconds, rate] = await tree(t, 'rsync', ['rsync', '-a', shared.treeDir + '/']);
+      return { 'rsync-s': seconds, 'rsync-rate': rate };
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Targets. start() returns { dir, cold(), stop(), verify, logFile? }.
+
+function makeTargets(work) {
+  const s3rver = async () => {
+    const { startS3rver } = await import(S3RVER_HELPER);
+    const server = await startS3rver();
+    cleanups.push(() => server.stop());
+    return server;
+  };
+
+  const strata = async (name, objectArgs, env) => {
+    const base = join(work, name);
+    const home = join(base, 'home');
+    const mnt = join(base, 'mnt');
+    await mkdir(mnt, { recursive: true });
+    const logFile = join(base, 'mount.log');
+    const launch = () =>
+      startServer({
+        name,
+        mountpoint: mnt,
+        command: process.execPath,
+        args: [STRATA_BIN, 'mount', mnt, '--foreground', '--home', home, ...objectArgs],
+        env: { ...process.env, ...env },
+        logFile,
+        ready: (log) => log.includes('"mounted"'),
+        graceMs: 120_000,
+      });
+    let server = await launch();
+    return {
+      dir: mnt,
+      logFile,
+      verify: true,
+      alive: () => server.alive(),
+      cold: async () => {
+        await server.stop();
+        server = await launch();
+        await dropCaches();
+      },
+      stop: () => server.stop(),
+    };
+  };
+
+  /** s3fs or rclone: a FUSE server on s3rver, remounted for cold reads. */
+  const peer = async (name, command, args, env, mnt) => {
+    const logFile = join(work, name, 'mount.log');
+    const launch = () => startServer({ name, mountpoint: mnt, command, args, env, logFile, graceMs: 30_000 });
+    let server = await launch();
+    return {
+      dir: mnt,
+      logFile,
+      verify: true,
+      alive: () => server.alive(),
+      cold: async () => {
+        await server.stop();
+        server = await launch();
+        await dropCaches();
+      },
+      stop: () => server.stop(),
+    };
+  };
+
+  return {
+    local: {
+      label: 'local disk',
+      start: async () => {
+        const dir = join(work, 'local');
+        await mkdir(dir, { recursive: true });
+        return { dir, verify: true, alive: () => true, cold: dropCaches, stop: async () => undefined };
+      },
+    },
+    null: {
+      label: 'null FUSE (ceiling)',
+      start: async () => {
+        const mnt = join(work, 'null', 'mnt');
+        await mkdir(mnt, { recursive: true });
+        const logFile = join(work, 'null', 'mount.log');
+        const server = await startServer({ name: 'null', mountpoint: mnt, command: process.execPath, args: [NULL_FS, mnt], logFile, graceMs: 30_000 });
+        // Its contents live only in its memory: a remount would forget them, so no remount here.
+        return { dir: mnt, logFile, verify: false, alive: () => server.alive(), cold: dropCaches, stop: () => server.stop() };
+      },
+    },
+    'strata-file': {
+      label: 'Strata, file backend',
+      start: () => strata('strata-file', [], {}),
+    },
+    'strata-s3': {
+      label: 'Strata on s3rver',
+      start: async () => {
+        const s3 = await s3rver();
+        const target = await strata('strata-s3', ['--object-backend', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--path-style'], {
+          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+        }).catch(async (err) => {
+          await s3.stop();
+          throw err;
+        });
+        return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
+      },
+    },
+    s3fs: {
+      label: 's3fs on s3rver',
+      requires: 's3fs',
+      start: async () => {
+        const s3 = await s3rver();
+        const base = join(work, 's3fs');
+        const mnt = join(base, 'mnt');
+        await mkdir(mnt, { recursive: true });
+        const passwd = join(base, 'passwd');
+        await writeFile(passwd, `${s3.credentials.accessKeyId}:${s3.credentials.secretAccessKey}\n`, { mode: 0o600 });
+        const args = [s3.bucket, mnt, '-f', '-o', `passwd_file=${passwd},url=${s3.endpoint},use_path_request_style`];
+        const target = await peer('s3fs', 's3fs', args, process.env, mnt).catch(async (err) => {
+          await s3.stop();
+          throw err;
+        });
+        return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
+      },
+    },
+    rclone: {
+      label: 'rclone on s3rver',
+      requires: 'rclone',
+      start: async () => {
+        const s3 = await s3rver();
+        const base = join(work, 'rclone');
+        const mnt = join(base, 'mnt');
+        await mkdir(mnt, { recursive: true });
+        const config = join(base, 'rclone.conf');
+        await writeFile(config, '');
+        // rclone refuses to start when AWS_CA_BUNDLE is set (even for plain http).
+        const args = ['-u', 'AWS_CA_BUNDLE', 'rclone', 'mount', `:s3:${s3.bucket}`, mnt, '--config', config,
+          '--s3-provider', 'Other', '--s3-endpoint', s3.endpoint, '--s3-access-key-id', s3.credentials.accessKeyId,
+          '--s3-secret-access-key', s3.credentials.secretAccessKey, '--s3-force-path-style=true', '--vfs-cache-mode', 'off'];
+        const target = await peer('rclone', 'env', args, process.env, mnt).catch(async (err) => {
+          await s3.stop();
+          throw err;
+        });
+        return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
+      },
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+function fmt(value) {
+  if (!Number.isFinite(value)) return '?';
+  const abs = Math.abs(value);
+  if (abs >= 100) return Math.round(value).toString();
+  if (abs >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
+
+function cell(figure, notes) {
+  if (!figure) return '-';
+  if (figure.error) {
+    notes.push(figure.error);
+    return `error[${notes.length}]`;
+  }
+  let text = (figure.bound ?? '') + fmt(figure.value);
+  if (figure.note && !figure.bound) {
+    notes.push(figure.note);
+    text += `[${notes.length}]`;
+  }
+  return text;
+}
+
+/** Speed of Strata's figure over another's (> 1: Strata is faster), with bounds carried through. */
+function ratioOf(metric, strata, other) {
+  if (!strata || !other || strata.error || other.error || !(strata.value > 0) || !(other.value > 0)) return undefined;
+  const higher = metric.better === 'higher';
+  const value = higher ? strata.value / other.value : other.value / strata.value;
+  const flip = (b) => (b === '>' ? '<' : b === '<' ? '>' : undefined);
+  const bounds = [higher ? strata.bound : flip(strata.bound), higher ? flip(other.bound) : other.bound].filter(Boolean);
+  const bound = bounds.length === 0 ? undefined : bounds.every((b) => b === bounds[0]) ? bounds[0] : '?';
+  return { value, bound };
+}
+
+function table(rows) {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => String(r[c]).length)));
+  return rows.map((r) => r.map((v, c) => (c === 0 ? String(v).padEnd(widths[c]) : String(v).padStart(widths[c]))).join('  ')).join('\n');
+}
+
+function report(results, metrics, targets, ratios, header) {
+  const notes = [];
+  const shown = metrics.filter((m) => options.workloads.includes(m.workload));
+  const figures = [['workload', 'unit', ...targets], ...shown.map((m) => [m.label, m.unit, ...targets.map((t) => (results[t].status === 'ok' ? cell(results[t].metrics[m.key], notes) : results[t].status))])];
+  const ratioKeys = Object.keys(ratios);
+  const lines = [header, '', table(figures)];
+  if (ratioKeys.length > 0) {
+    const ratioRows = [['Strata / other (speed; > 1: Strata faster)', ...ratioKeys], ...shown.filter((m) => !m.key.endsWith('-rate')).map((m) => [m.label, ...ratioKeys.map((k) => (ratios[k][m.key] ? (ratios[k][m.key].bound ?? '') + fmt(ratios[k][m.key].value) : '-'))])];
+    lines.push('', table(ratioRows));
+  }
+  for (const t of targets) if (results[t].error) notes.push(`${t}: ${results[t].error}`);
+  if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
+  lines.push(
+    '',
+    `">${SIZES.capS}" or "<x": the work passed the ${SIZES.capS} s cap and was stopped, so the figure is a bound. MB/s = 10^6 bytes/s.`,
+    'Reads are cold: kernel caches dropped, and Strata, s3fs and rclone remounted, before each. File-creating workloads end with sync -f on the target.',
+    'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
+  );
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main
+
+const elapsed = (() => {
+  const start = Date.now();
+  return () => {
+    const s = Math.round((Date.now() - start) / 1000);
+    return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+  };
+})();
+const say = (message) => process.stderr.write(`[bench ${elapsed()}] ${message}\n`);
+
+async function cleanupAll() {
+  for (const child of running) killGroup(child, 'SIGKILL');
+  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve().then(stop).catch((err) => say(`cleanup: ${err.message}`));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    say(`${signal}: stopping every mount and process this run started`);
+    cleanupAll().finally(() => process.exit(130));
+  });
+}
+
+async function main() {
+  const missing = [];
+  for (const tool of ['dd', 'fio', 'rsync', 'tar', 'ls', 'cmp', 'fusermount']) if (!(await commandExists(tool))) missing.push(tool);
+  const needsBuild = options.targets.some((t) => t.startsWith('strata') || t === 's3fs' || t === 'rclone');
+  if (needsBuild) await stat(STRATA_BIN).catch(() => missing.push(`${STRATA_BIN} (run npm run build)`));
+  if (missing.length > 0) throw new Error(`missing: ${missing.join(', ')}`);
+
+  await mkdir(options.workDir, { recursive: true });
+  const work = await mkdtemp(join(options.workDir, 'strata-bench-'));
+  cleanups.unshift(async () => {
+    if (options.keep) say(`kept ${work}`);
+    else await rm(work, { recursive: true, force: true });
+  });
+  const startedAt = new Date();
+  say(`work dir ${work} (${options.quick ? 'quick' : 'full'} sizes, cap ${SIZES.capS} s per workload)`);
+
+  // Shared inputs: one random source for every write, and the tree (as a tarball and unpacked).
+  const source = join(work, 'source.bin');
+  const sourceMiB = Math.max(SIZES.seqMiB, SIZES.streams * SIZES.streamMiB, SIZES.fioMiB);
+  await mustRun('dd', ['if=/dev/urandom', `of=${source}`, 'bs=1M', `count=${sourceMiB}`, 'status=none']);
+  const tarball = join(work, 'tree.tar');
+  const treeParent = join(ROOT, SIZES.tree, '..');
+  const treeName = SIZES.tree.split('/').pop();
+  await mustRun('tar', ['-cf', tarball, '-C', treeParent, treeName]);
+  const treeDir = join(work, 'tree');
+  await mkdir(treeDir);
+  await mustRun('tar', ['-xf', tarball, '-C', treeDir]);
+  const treeFiles = (await readdir(treeDir, { recursive: true, withFileTypes: true })).filter((e) => e.isFile()).length;
+  const shared = { source, tarball, treeDir, treeFiles };
+
+  const metrics = metricList(treeFiles);
+  const workloads = makeWorkloads(shared);
+  const targetDefs = makeTargets(work);
+  const results = {};
+
+  for (const name of options.targets) {
+    const def = targetDefs[name];
+    const result = (results[name] = { label: def.label, status: 'ok', metrics: {} });
+    if (stopping) break;
+    if (def.requires && !(await commandExists(def.requires))) {
+      result.status = 'not installed';
+      say(`${name}: not installed`);
+      continue;
+    }
+    await mkdir(join(work, name), { recursive: true });
+    let target;
+    const targetStart = Date.now();
+    try {
+      say(`${name}: mounting`);
+      target = await def.start();
+      target.state = {};
+      for (const workload of options.workloads) {
+        if (stopping) break;
+        const keys = metrics.filter((m) => m.workload === workload).map((m) => m.key);
+        if (!target.alive()) {
+          for (const key of keys) result.metrics[key] = { error: `skipped: the ${name} server had exited` };
+          continue;
+        }
+        try {
+          const figures = await workloads[workload](target);
+          Object.assign(result.metrics, figures);
+          say(`${name} ${workload}: ${keys.map((k) => { const f = figures[k]; const m = metrics.find((x) => x.key === k); return f?.error ? `error (${f.error})` : `${f.bound ?? ''}${fmt(f.value)} ${m.unit}${f.note ? ` (${f.note})` : ''}`; }).join(', ')}`);
+        } catch (err) {
+          const logTail = target.logFile ? await tailOf(target.logFile, 15) : '';
+          const message = `${err.message}${target.alive() ? '' : ' (the server exited)'}`;
+          for (const key of keys) result.metrics[key] ??= { error: message };
+          result.failures ??= [];
+          result.failures.push({ workload, error: message, mountLogTail: logTail });
+          say(`${name} ${workload}: FAILED: ${message}${logTail ? `\n--- ${name} mount log (tail) ---\n${logTail}\n---` : ''}`);
+        }
+      }
+    } catch (err) {
+      result.status = 'failed';
+      result.error = err.message;
+      say(`${name}: FAILED: ${err.message}`);
+    } finally {
+      if (target) {
+        say(`${name}: unmounting`);
+        await target.stop().catch((err) => say(`${name}: stop failed: ${err.message}`));
+      }
+      result.seconds = Math.round((Date.now() - targetStart) / 1000);
+      // Each target's data goes once it is done, so the disk holds one target's files at a time.
+      await rm(join(work, name), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  const ran = options.targets.filter((t) => results[t]);
+  const strataTargets = ran.filter((t) => t.startsWith('strata') && results[t].status === 'ok');
+  const others = ran.filter((t) => !t.startsWith('strata') && results[t].status === 'ok');
+  const ratios = {};
+  for (const s of strataTargets) {
+    for (const o of others) {
+      const key = `${s.replace('strata-', '')}/${o}`;
+      ratios[key] = {};
+      for (const m of metrics) {
+        const r = ratioOf(m, results[s].metrics[m.key], results[o].metrics[m.key]);
+        if (r) ratios[key][m.key] = r;
+      }
+    }
+  }
+
+  const command = ['scripts/bench', ...process.argv.slice(2)].join(' ');
+  const header = `Strata bench: ${command}\n${startedAt.toISOString()}, ${options.quick ? 'quick' : 'full'} sizes, cap ${SIZES.capS} s per workload, ${cpus().length} CPUs, Linux ${release()}, Node ${process.version}; one run, compare within it`;
+  process.stdout.write(report(results, metrics, ran, ratios, header) + '\n');
+
+  if (options.json) {
+    const json = {
+      command,
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      quick: options.quick,
+      capSeconds: SIZES.capS,
+      sizes: { ...SIZES, treeFiles },
+      host: { cpus: cpus().length, kernel: release(), node: process.version },
+      metrics: metrics.filter((m) => options.workloads.includes(m.workload)),
+      targets: results,
+      ratios,
+    };
+    await writeFile(options.json, JSON.stringify(json, null, 2) + '\n');
+    say(`wrote ${options.json}`);
+  }
+  const failed = ran.some((t) => results[t].status === 'failed' || Object.values(results[t].metrics).some((f) => f.error && !f.error.startsWith('skipped')));
+  return failed ? 1 : 0;
+}
+
+let exitCode = 1;
+try {
+  exitCode = await main();
+} catch (err) {
+  say(`FAILED: ${err.stack ?? err.message}`);
+} finally {
+  await cleanupAll();
+}
+process.exit(exitCode);

@@ -1,0 +1,61 @@
+// scripts/bench runs end to end: a quick run on local disk, the null FUSE filesystem and Strata's
+// file backend prints its table and writes a JSON report with a positive figure for every workload
+// on every target. It proves the bench works, not how fast anything is.
+
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { makeTempDir, removeDir } from '../helpers/tmp.js';
+
+const exec = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const TARGETS = ['local', 'null', 'strata-file'];
+const WORKLOADS = ['seq', 'parallel', 'randread', 'files-1k', 'files-10k', 'stat', 'ls', 'untar', 'rsync'];
+
+interface Figure {
+  value?: number;
+  bound?: string;
+  error?: string;
+}
+interface Report {
+  metrics: { key: string; workload: string; unit: string }[];
+  targets: Record<string, { status: string; metrics: Record<string, Figure> }>;
+  ratios: Record<string, Record<string, Figure>>;
+}
+
+const test = suite('scripts/bench');
+
+test('a quick run reports a positive figure for every workload on every target, and Strata’s ratios', async () => {
+  const dir = await makeTempDir('bench-smoke');
+  try {
+    const json = join(dir, 'bench.json');
+    const args = ['--quick', '--targets', TARGETS.join(','), '--json', json];
+    const { stdout } = await exec(join(ROOT, 'scripts/bench'), args, { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+      throw new Error(`scripts/bench ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+    });
+    const report = JSON.parse(await readFile(json, 'utf8')) as Report;
+
+    assert.equal([...new Set(report.metrics.map((m) => m.workload))], WORKLOADS);
+    for (const target of TARGETS) {
+      assert.is(report.targets[target]?.status, 'ok', `${target} ran`);
+      for (const metric of report.metrics) {
+        const figure = report.targets[target]!.metrics[metric.key];
+        assert.ok(figure && figure.error === undefined, `${target} ${metric.key}: ${figure?.error ?? 'missing'}`);
+        assert.ok(figure!.value! > 0 && figure!.bound === undefined, `${target} ${metric.key} = ${JSON.stringify(figure)}`);
+      }
+    }
+    for (const pair of ['file/local', 'file/null']) {
+      for (const metric of report.metrics) assert.ok(report.ratios[pair]?.[metric.key]?.value! > 0, `ratio ${pair} ${metric.key}`);
+    }
+    for (const target of TARGETS) assert.match(stdout, target);
+    assert.match(stdout, 'file/null');
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+test.run();

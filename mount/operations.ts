@@ -381,6 +381,9 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
 
     setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Reply) {
       answer('setxattr', path, cb, async () => {
+        // ACLs are not supported: saying so makes cp -a and rsync -A fall back to chmod, where a
+        // stored-but-ignored ACL would silently lose the mode.
+        if (name.startsWith('system.posix_acl_')) throw new StrataError('ENOTSUP', `${path}: POSIX ACLs are not supported`);
         const inode = await ns.resolve(await writable(path));
         await ns.setxattr(inode.ino, name, Buffer.from(value), flags & (XATTR_CREATE | 2));
       });

@@ -37,6 +37,14 @@ type Operation = (ctx: OperationContext, args: Record<string, unknown>) => Promi
 function stringArg(args: Record<string, unknown>, name: string): string {
   const value = args[name];
   if (typeof value !== 'string') throw Invalid(`request needs a string "${name}"`);
+  if (value.includes('\0')) throw Invalid(`request's "${name}" contains a NUL byte`);
+  return value;
+}
+
+/** A non-negative whole number argument (a uid, a grace window in ms), or `fallback` when absent. */
+function countArg(args: Record<string, unknown>, name: string, fallback: number): number {
+  const value = args[name] ?? fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw Invalid(`request's "${name}" must be a whole number >= 0, not ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -141,7 +149,7 @@ export const operations: Record<string, Operation> = {
   'snapshot.retire': ({ volume }, args) => retireSnapshot(volume, stringArg(args, 'name')),
 
   put: ({ volume, progress }, args) =>
-    putFile(volume, stringArg(args, 'local'), stringArg(args, 'path'), { uid: Number(args.uid ?? 0), gid: Number(args.gid ?? 0) }, progress),
+    putFile(volume, stringArg(args, 'local'), stringArg(args, 'path'), { uid: countArg(args, 'uid', 0), gid: countArg(args, 'gid', 0) }, progress),
 
   get: async ({ volume, progress }, args) => {
     const snapshot = args.snapshot === undefined ? undefined : await findPin(volume, stringArg(args, 'snapshot'));
@@ -149,7 +157,7 @@ export const operations: Record<string, Operation> = {
   },
 
   gc: async ({ volume, progress }, args) => {
-    const options = { graceMs: Number(args.graceMs ?? 3_600_000), dryRun: args.dryRun === true };
+    const options = { graceMs: countArg(args, 'graceMs', 3_600_000), dryRun: args.dryRun === true };
     if (!progress) return runGc(volume, options);
     // Progress in objects deleted out of those queued or staged when the pass starts.
     const counts = await countRecords(volume);
@@ -191,7 +199,8 @@ export const operations: Record<string, Operation> = {
 };
 
 export function runOperation(ctx: OperationContext, name: string, args: Record<string, unknown>): Promise<unknown> {
-  const operation = operations[name];
+  const operation = Object.hasOwn(operations, name) ? operations[name] : undefined;
   if (!operation) return Promise.reject(Invalid(`unknown control operation ${JSON.stringify(name)}`));
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) return Promise.reject(Invalid(`the arguments of ${name} must be an object`));
   return operation(ctx, args);
 }

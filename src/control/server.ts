@@ -28,18 +28,22 @@ export async function serveControl(socketPath: string, ctx: OperationContext): P
   await unlink(socketPath).catch(() => undefined);
   const server = createServer((socket) => {
     let buffered = '';
+    let refused = false;
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => {
+      if (refused) return;
       buffered += text;
       if (buffered.length > MAX_REQUEST_BYTES) {
-        socket.end(JSON.stringify({ ok: false, code: 'EINVAL', message: 'request too large' }) + '\n');
+        refused = true;
+        buffered = '';
+        socket.end(JSON.stringify({ ok: false, code: 'EINVAL', message: `request too large (over ${MAX_REQUEST_BYTES} bytes without a newline)` }) + '\n');
         return;
       }
       let newline: number;
       while ((newline = buffered.indexOf('\n')) >= 0) {
         const line = buffered.slice(0, newline);
         buffered = buffered.slice(newline + 1);
-        answer(line, ctx, socket).then((reply) => socket.write(JSON.stringify(reply) + '\n'));
+        answer(line, ctx, socket).then((reply) => send(socket, reply)).catch(() => undefined);
       }
     });
     socket.on('error', () => undefined);
@@ -50,6 +54,17 @@ export async function serveControl(socketPath: string, ctx: OperationContext): P
   });
   await chmod(socketPath, 0o600);
   return server;
+}
+
+/** Writes one answer line; an answer that cannot be serialized becomes an error answer, never a crash. */
+function send(socket: Socket, reply: ControlAnswer): void {
+  let line: string;
+  try {
+    line = JSON.stringify(reply);
+  } catch (err) {
+    line = JSON.stringify({ ok: false, code: 'EIO', message: `the answer could not be encoded: ${(err as Error).message}` });
+  }
+  if (!socket.destroyed) socket.write(line + '\n');
 }
 
 function progressLines(socket: Socket): ProgressReport {

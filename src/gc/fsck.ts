@@ -4,7 +4,7 @@
 
 import { blockDigest } from '../layout/digest.js';
 import { stackedEntries, type BlockEntry, type ChunkManifest } from '../layout/manifest.js';
-import { volumeObjectPrefix } from '../layout/object-keys.js';
+import { parseBlockObjectKey, volumeObjectPrefix } from '../layout/object-keys.js';
 import { queueObjects } from '../meta/body-records.js';
 import { keys, parseKey } from '../meta/keys.js';
 import { decode } from '../meta/records.js';
@@ -12,7 +12,8 @@ import { Txn } from '../meta/txn.js';
 import type { Volume } from '../volume.js';
 
 export interface FsckProblem {
-  kind: 'missing' | 'short' | 'checksum' | 'queued-but-reachable' | 'leaked';
+  /** corrupt-manifest: a chunk manifest record that does not decode; objectKey is then its inode's object prefix */
+  kind: 'missing' | 'short' | 'checksum' | 'queued-but-reachable' | 'leaked' | 'corrupt-manifest';
   objectKey: string;
   detail: string;
 }
@@ -35,12 +36,29 @@ async function keySet(volume: Volume, space: 'Q' | 'S'): Promise<Set<string>> {
 export async function fsck(volume: Volume, options: { repair?: boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<FsckReport> {
   const [start, end] = keys.spaceRange('M');
   const reachable = new Map<string, BlockEntry>();
+  const problems: FsckProblem[] = [];
+  // A manifest that does not decode is reported, and its inode's objects are kept out of the leak
+  // list: they may be all that is left to recover the file from, so --repair must not queue them.
+  const unreadable = new Set<number>();
   for (const entry of await volume.kv.scan(start, end)) {
-    for (const block of stackedEntries(decode<ChunkManifest>(entry.value))) reachable.set(block.objectKey, block);
+    let blocks: BlockEntry[];
+    try {
+      blocks = stackedEntries(decode<ChunkManifest>(entry.value));
+      for (const block of blocks) assertBlockEntry(block);
+    } catch (err) {
+      const ino = parseKey.ino(entry.key);
+      unreadable.add(ino);
+      problems.push({
+        kind: 'corrupt-manifest',
+        objectKey: `${volumeObjectPrefix(volume.name)}${ino}/`,
+        detail: `the manifest of inode ${ino}, chunk ${parseKey.manifestChunk(entry.key)}, cannot be read (${err instanceof Error ? err.message : String(err)}); its objects are kept`,
+      });
+      continue;
+    }
+    for (const block of blocks) reachable.set(block.objectKey, block);
   }
   const queued = await keySet(volume, 'Q');
   const staged = await keySet(volume, 'S');
-  const problems: FsckProblem[] = [];
 
   const stored = new Map<string, number>();
   for await (const info of volume.store.list(volumeObjectPrefix(volume.name))) stored.set(info.key, info.sizeBytes);
@@ -58,7 +76,8 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
     options.onProgress?.(++checked, reachable.size);
   }
 
-  const leaked = [...stored.keys()].filter((key) => !reachable.has(key) && !queued.has(key) && !staged.has(key));
+  const ofUnreadable = (key: string) => unreadable.has(parseBlockObjectKey(key)?.ino ?? -1);
+  const leaked = [...stored.keys()].filter((key) => !reachable.has(key) && !queued.has(key) && !staged.has(key) && !ofUnreadable(key));
   for (const objectKey of leaked) problems.push({ kind: 'leaked', objectKey, detail: 'in the store but neither reachable, queued nor staged' });
   let repaired = 0;
   if (options.repair && leaked.length > 0) {
@@ -76,4 +95,12 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
     problems,
     repaired,
   };
+}
+
+/** Throws unless `block` has the fields a read plan uses, with sane types. */
+function assertBlockEntry(block: BlockEntry): void {
+  const whole = (n: unknown) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+  if (typeof block?.objectKey !== 'string' || typeof block.digestUri !== 'string' || !whole(block.logicalOffset) || !whole(block.objectOffset) || !whole(block.len)) {
+    throw new Error(`a block entry is malformed: ${JSON.stringify(block)?.slice(0, 200)}`);
+  }
 }

@@ -16,6 +16,7 @@ import {
 } from '../layout/manifest.js';
 import { blockObjectKey } from '../layout/object-keys.js';
 import { loadBody, loadManifests, queueObjects } from '../meta/body-records.js';
+import { recordCompaction } from '../metrics.js';
 import { keys } from '../meta/keys.js';
 import type { Namespace } from '../meta/namespace.js';
 import { Mutex } from '../meta/mutex.js';
@@ -429,6 +430,7 @@ export class FileBody {
       }
     }
     await this.commitSession({ producer: this.descriptor.producer, digestUri: this.descriptor.digestUri });
+    recordCompaction(deep.length);
   }
 
   private async commitSession(options: PublishOptions): Promise<void> {

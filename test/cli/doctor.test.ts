@@ -1,7 +1,7 @@
 // strata doctor: passes on a machine set up by scripts/setup.sh, and names the failing check, its
 // cause and its fix otherwise (exit status 1).
 
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -28,8 +28,9 @@ test('doctor passes every check on this machine and exits 0', async () => {
 });
 
 test('doctor probes an existing volume\'s object store with a put, get and delete under doctor/', async () => {
-  await strata(['snapshot', 'list', '--home', home]);
-  await mkdir(join(home, 'default', 'objects'), { recursive: true });
+  const local = join(home, 'small');
+  await writeFile(local, 'small\n');
+  await strata(['put', local, '/small', '--home', home]);
   const ran = await strata(['doctor', '--home', home]);
   assert.match(ran.stdout, /^OK +object store: file:\S+ \(recorded in \S+volume\.json\): put, get and delete of doctor\/\S+ took \d+ ms$/m);
 });

@@ -23,7 +23,6 @@ test('a detached mount logs JSON lines with a level to strata.log, which strata 
   const home = join(base, 'home');
   const mountpoint = join(base, 'mnt');
   try {
-    await strata(['snapshot', 'list', '--home', home]);
     await mkdir(mountpoint);
     const mounted = await strata(['mount', mountpoint, '--home', home, '--log-level', 'debug']);
     const logFile = join(home, 'default', 'strata.log');

@@ -63,6 +63,8 @@ interface Segment {
   buffer: Buffer;
   upload: Promise<void>;
   failed: Error | null;
+  /** cut away by a truncate before it had an object key: it is never uploaded */
+  dropped: boolean;
   releaseLease: () => void;
 }
 
@@ -234,6 +236,8 @@ export class FileBody {
           if (clipped) {
             segment.entry = clipped;
             kept.push(segment);
+          } else if (segment.entry.objectKey === '') {
+            segment.dropped = true;
           } else {
             this.sessionGarbage.push(segment.entry.objectKey);
             segment.releaseLease();
@@ -256,7 +260,7 @@ export class FileBody {
     const spanEnd = block.dirty[block.dirty.length - 1]![1];
     const gaps = gapsIn(block.dirty, spanStart, spanEnd);
     const placeholder: BlockEntry = { objectKey: '', logicalOffset: block.blockStart + spanStart, objectOffset: 0, len: spanEnd - spanStart, digestUri: '' };
-    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, buffer: block.buffer, upload: Promise.resolve(), failed: null, releaseLease: () => {} };
+    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, buffer: block.buffer, upload: Promise.resolve(), failed: null, dropped: false, releaseLease: () => {} };
     // Gaps between dirty ranges are filled from the layers below, so one object holds the span.
     const ready = Promise.all(
       gaps.map(async ([from, to]) => {
@@ -268,8 +272,11 @@ export class FileBody {
     segment.upload = ready
       .then(async () => {
         const bytes = block.buffer.subarray(spanStart, spanEnd);
+        if (segment.dropped) return;
         const objectKey = await this.nextObjectKey(block.chunkIndex, block.blockIndex);
-        segment.entry = { ...placeholder, objectKey, digestUri: blockDigest(bytes) };
+        if (segment.dropped) return;
+        // A truncate while the key was pending may have cut the entry: keep its length.
+        segment.entry = { ...segment.entry, objectKey, digestUri: blockDigest(bytes) };
         segment.bytes = bytes;
         segment.releaseLease = this.ctx.leases.acquire([objectKey]);
         await this.uploadSegment(segment);
@@ -423,12 +430,16 @@ export class FileBody {
     if (this.hasChanges || !this.descriptor) return;
     const deep = [...this.manifests.values()].filter((m) => m.slices.length > MAX_SLICES_PER_CHUNK);
     if (deep.length === 0) return;
+    const rewrites: Array<{ offset: number; bytes: Buffer }> = [];
     for (const manifest of deep) {
       const chunkStart = manifest.chunkIndex * this.ctx.chunkBytes;
       for (const piece of overlay(this.baseEntries(manifest.chunkIndex), chunkStart, chunkStart + manifest.len)) {
-        if (piece.source) this.writeBytes(piece.logicalOffset, await this.readLayers(piece.logicalOffset, piece.len, Infinity));
+        if (piece.source) rewrites.push({ offset: piece.logicalOffset, bytes: await this.readLayers(piece.logicalOffset, piece.len, Infinity) });
       }
     }
+    // A write that came in while we read is newer than what we read: compact another time.
+    if (this.hasChanges) return;
+    for (const { offset, bytes } of rewrites) this.writeBytes(offset, bytes);
     await this.commitSession({ producer: this.descriptor.producer, digestUri: this.descriptor.digestUri });
     recordCompaction(deep.length);
   }

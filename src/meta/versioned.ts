@@ -88,6 +88,8 @@ export class VersionedKV implements MetaKV {
     const past = await this.raw.range(Buffer.concat([historyTag, start]), Buffer.concat([historyTag, end]));
     for (const entry of past) {
       const logicalKey = entry.key.subarray(1, entry.key.length - VERSION_BYTES);
+      // The appended version bytes can sort a key just below `start` into the raw range.
+      if (Buffer.compare(logicalKey, start) < 0 || Buffer.compare(logicalKey, end) >= 0) continue;
       const wrote = readU64(entry.key, entry.key.length - VERSION_BYTES);
       const ended = readU64(entry.value, 0);
       if (wrote <= atVersion && atVersion < ended) visible.set(logicalKey.toString('hex'), { key: logicalKey, value: payloadOf(entry.value), version: wrote });

@@ -233,8 +233,11 @@ test('hard links share the inode and count links; the last unlink queues the bod
   assert.equal(await ns.lookup(dir.ino, 'two'), { ino: file.ino, type: 'file' });
   await expectCode(() => ns.link(file.ino, ROOT_INO, 'dir'), 'EEXIST', 'link onto an existing name');
   await expectCode(() => ns.link(dir.ino, ROOT_INO, 'dirlink'), 'EPERM', 'link to a directory');
+  const ctimeBefore = (await ns.getattr(file.ino)).ctimeMs;
+  await sleep(3);
   await ns.unlink(ROOT_INO, 'one');
   assert.is((await ns.getattr(file.ino)).nlink, 1);
+  assert.ok((await ns.getattr(file.ino)).ctimeMs > ctimeBefore, 'dropping a link moves the inode ctime');
   assert.is((await readFile(volume!, file.ino)).toString(), 'shared', 'the other name still reads the body');
   assert.equal(await queued(volume!), []);
   await ns.unlink(dir.ino, 'two');
@@ -342,6 +345,27 @@ test('xattrs honour XATTR_CREATE and XATTR_REPLACE; a missing one is ENODATA', a
   await sleep(3);
   await ns.setxattr(file.ino, 'user.c', Buffer.from('c'), 0);
   assert.ok((await ns.getattr(file.ino)).ctimeMs > before, 'setxattr moves ctime');
+});
+
+test('mknod makes fifos; other special files are EPERM; user xattrs on a symlink are EPERM', async ({ volume }) => {
+  const ns = volume!.namespace;
+  const fifo = await ns.mknod(ROOT_INO, 'pipe', 0o010000 | 0o640, 0, alice);
+  assert.equal(await ns.lookup(ROOT_INO, 'pipe'), { ino: fifo.ino, type: 'fifo' });
+  assert.is((await ns.getattr(fifo.ino)).mode, 0o010000 | 0o640);
+  await expectCode(() => ns.mknod(ROOT_INO, 'chr', 0o020000 | 0o600, 0x0101, root), 'EPERM', 'a character device');
+  const link = await ns.symlink(ROOT_INO, 'ln', 'pipe', alice);
+  await expectCode(() => ns.setxattr(link.ino, 'user.x', Buffer.from('1'), 0), 'EPERM', 'user xattr on a symlink');
+});
+
+test('link and rename into a directory that was removed are ENOENT, like create', async ({ volume }) => {
+  const ns = volume!.namespace;
+  const gone = await ns.mkdir(ROOT_INO, 'gone', 0o755, root);
+  const file = await ns.create(ROOT_INO, 'f', 0o644, root);
+  await ns.rmdir(ROOT_INO, 'gone');
+  await expectCode(() => ns.create(gone.ino, 'x', 0o644, root), 'ENOENT', 'create');
+  await expectCode(() => ns.link(file.ino, gone.ino, 'x'), 'ENOENT', 'link');
+  await expectCode(() => ns.rename(ROOT_INO, 'f', gone.ino, 'x'), 'ENOENT', 'rename');
+  assert.is((await ns.lookup(ROOT_INO, 'f')).ino, file.ino, 'the file stays where it was');
 });
 
 test('readdir pages through 1100 entries with after/limit, in name order, each once', async ({ volume }) => {

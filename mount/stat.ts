@@ -2,7 +2,7 @@
 // reports its write session's size and times, so the writer's own stat is current.
 
 import type { FileBody } from '../src/io/file-body.js';
-import type { Inode } from '../src/meta/records.js';
+import { S_IFLNK, S_IFMT, type Inode } from '../src/meta/records.js';
 
 export interface FuseStat {
   mode: number;
@@ -32,7 +32,8 @@ export function toStat(inode: Inode, open?: FileBody): FuseStat {
     ino: inode.ino,
     rdev: inode.rdev ?? 0,
     blksize: PREFERRED_IO_BYTES,
-    blocks: Math.ceil(size / 4096) * 8,
+    // A symlink's target lives in its inode record, no data blocks (as ext4's fast symlinks).
+    blocks: (inode.mode & S_IFMT) === S_IFLNK ? 0 : Math.ceil(size / 4096) * 8,
     atime: inode.atimeMs,
     mtime: open?.pendingTimes?.mtimeMs ?? inode.mtimeMs,
     ctime: open?.pendingTimes?.ctimeMs ?? inode.ctimeMs,

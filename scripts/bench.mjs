@@ -13,7 +13,8 @@
 //
 // Needs `npm run build` (Strata runs from dist/), root (FUSE mounts, drop_caches), fio and rsync.
 // Cold reads: the kernel's caches are dropped before every read workload, and Strata, s3fs and
-// rclone are unmounted and mounted again first, so no in-process cache survives either.
+// rclone are unmounted and mounted again first, so no in-process cache survives either. dd writes
+// use conv=fsync; small files, tar and rsync stop the clock at the last close (no sync).
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -262,7 +263,6 @@ function bytesCopied(ddStderr) {
 function makeWorkloads(shared) {
   const warm = (file) => mustRun('dd', [`if=${file}`, 'of=/dev/null', 'bs=1M', 'status=none']);
   const warmTree = () => mustRun('sh', ['-c', 'tar -cf - -C "$1" . | cat > /dev/null', 'sh', shared.treeDir]);
-  const syncFs = (dir) => mustRun('sync', ['-f', dir], { cap: capMs });
 
   /** Reads `file` (expected `bytes` long) with dd; throws on a short read. */
   const readBack = async (file, bytes) => {
@@ -290,9 +290,8 @@ function makeWorkloads(shared) {
     const result = await mustRun(process.execPath, [WORKER, 'create', dir, String(count), String(SIZES.fileBytes), String(capMs)], { cap: capMs + 60_000 });
     if (result.capped) throw new Error(`the file-creating worker did not stop within ${SIZES.capS + 60} s`);
     const { done, ms } = JSON.parse(result.stdout);
-    const synced = await syncFs(dir);
     if (count === SIZES.manyFiles) t.state.many = { dir, done };
-    const figure = { value: done / ((ms + synced.ms) / 1000), ms: ms + synced.ms, count: done };
+    const figure = { value: done / (ms / 1000), ms, count: done };
     if (done < count) figure.note = `${countText(done)} of ${countText(count)} files in the ${SIZES.capS} s cap`;
     return figure;
   };
@@ -302,9 +301,12 @@ function makeWorkloads(shared) {
     await warmTree();
     const dest = join(t.dir, what);
     await mustRun('mkdir', ['-p', dest]);
-    const result = await mustRun(command[0], [...command.slice(1), dest + (what === 'rsync' ? '/' : '')], { cap: capMs });
-    const synced = result.capped ? { ms: 0 } : await syncFs(dest);
-    return secondsAndRate(shared.treeFiles, result.ms + synced.ms, result.capped);
+    const result = await run(command[0], [...command.slice(1), dest + (what === 'rsync' ? '/' : '')], { cap: capMs });
+    if (!result.capped && result.code !== 0) {
+      const lines = result.stderr.trim().split('\n');
+      throw new Error(`${command[0]} exited with ${result.code ?? result.signal} after ${fmt(result.ms / 1000)} s (${lines.length} lines on stderr): ${lines.slice(0, 2).join(' / ')}`);
+    }
+    return secondsAndRate(shared.treeFiles, result.ms, result.capped);
   };
 
   return {
@@ -554,18 +556,18 @@ function fmt(value) {
   return value.toFixed(2);
 }
 
+/** The footnote number of `text`, added once however many cells cite it. */
+function noteRef(notes, text) {
+  const short = text.split('\n').slice(0, 3).map((line) => (line.length > 240 ? line.slice(0, 240) + '...' : line)).join('\n    ');
+  const at = notes.indexOf(short);
+  return `[${(at >= 0 ? at : notes.push(short) - 1) + 1}]`;
+}
+
 function cell(figure, notes) {
   if (!figure) return '-';
-  if (figure.error) {
-    notes.push(figure.error);
-    return `error[${notes.length}]`;
-  }
-  let text = (figure.bound ?? '') + fmt(figure.value);
-  if (figure.note && !figure.bound) {
-    notes.push(figure.note);
-    text += `[${notes.length}]`;
-  }
-  return text;
+  if (figure.error) return `error${noteRef(notes, figure.error)}`;
+  const text = (figure.bound ?? '') + fmt(figure.value);
+  return figure.note && !figure.bound ? text + noteRef(notes, figure.note) : text;
 }
 
 /** Speed of Strata's figure over another's (> 1: Strata is faster), with bounds carried through. */
@@ -594,12 +596,13 @@ function report(results, metrics, targets, ratios, header) {
     const ratioRows = [['Strata / other (speed; > 1: Strata faster)', ...ratioKeys], ...shown.filter((m) => !m.key.endsWith('-rate')).map((m) => [m.label, ...ratioKeys.map((k) => (ratios[k][m.key] ? (ratios[k][m.key].bound ?? '') + fmt(ratios[k][m.key].value) : '-'))])];
     lines.push('', table(ratioRows));
   }
-  for (const t of targets) if (results[t].error) notes.push(`${t}: ${results[t].error}`);
+  for (const t of targets) if (results[t].error) noteRef(notes, `${t}: ${results[t].error}`);
   if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
   lines.push(
     '',
     `">${SIZES.capS}" or "<x": the work passed the ${SIZES.capS} s cap and was stopped, so the figure is a bound. MB/s = 10^6 bytes/s.`,
-    'Reads are cold: kernel caches dropped, and Strata, s3fs and rclone remounted, before each. File-creating workloads end with sync -f on the target.',
+    'Reads are cold: kernel caches dropped, and Strata, s3fs and rclone remounted, before each.',
+    "Small files, tar and rsync stop the clock when the last close returns, without sync (Strata's close publishes: like local disk's page cache, it survives a crash of the writer).",
     'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
   );
   return lines.join('\n');
@@ -607,6 +610,15 @@ function report(results, metrics, targets, ratios, header) {
 
 // ---------------------------------------------------------------------------------------------
 // Main
+
+async function toolVersions() {
+  const versions = {};
+  for (const [tool, args] of [['fio', ['--version']], ['s3fs', ['--version']], ['rclone', ['version']], ['rsync', ['--version']], ['tar', ['--version']]]) {
+    const result = await run(tool, args, { cap: 10_000 }).catch(() => undefined);
+    if (result?.code === 0) versions[tool] = result.stdout.trim().split('\n')[0];
+  }
+  return versions;
+}
 
 const elapsed = (() => {
   const start = Date.now();
@@ -617,9 +629,13 @@ const elapsed = (() => {
 })();
 const say = (message) => process.stderr.write(`[bench ${elapsed()}] ${message}\n`);
 
-async function cleanupAll() {
-  for (const child of running) killGroup(child, 'SIGKILL');
-  for (const stop of cleanups.splice(0).reverse()) await Promise.resolve().then(stop).catch((err) => say(`cleanup: ${err.message}`));
+let cleaning;
+/** Kills running commands, stops every server (newest first) and removes the work dir; once. */
+function cleanupAll() {
+  return (cleaning ??= (async () => {
+    for (const child of running) killGroup(child, 'SIGKILL');
+    for (const stop of cleanups.splice(0).reverse()) await Promise.resolve().then(stop).catch((err) => say(`cleanup: ${err.message}`));
+  })());
 }
 
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -695,7 +711,7 @@ async function main() {
           say(`${name} ${workload}: ${keys.map((k) => { const f = figures[k]; const m = metrics.find((x) => x.key === k); return f?.error ? `error (${f.error})` : `${f.bound ?? ''}${fmt(f.value)} ${m.unit}${f.note ? ` (${f.note})` : ''}`; }).join(', ')}`);
         } catch (err) {
           const logTail = target.logFile ? await tailOf(target.logFile, 15) : '';
-          const message = `${err.message}${target.alive() ? '' : ' (the server exited)'}`;
+          const message = stopping ? 'interrupted' : `${err.message}${target.alive() ? '' : ' (the server exited)'}`;
           for (const key of keys) result.metrics[key] ??= { error: message };
           result.failures ??= [];
           result.failures.push({ workload, error: message, mountLogTail: logTail });
@@ -720,9 +736,11 @@ async function main() {
   const ran = options.targets.filter((t) => results[t]);
   const strataTargets = ran.filter((t) => t.startsWith('strata') && results[t].status === 'ok');
   const others = ran.filter((t) => !t.startsWith('strata') && results[t].status === 'ok');
+  // Strata on s3rver is compared with the s3 peers; Strata on files with them only when it ran alone.
+  const peersOf = (s) => others.filter((o) => !['s3fs', 'rclone'].includes(o) || s === 'strata-s3' || !strataTargets.includes('strata-s3'));
   const ratios = {};
   for (const s of strataTargets) {
-    for (const o of others) {
+    for (const o of peersOf(s)) {
       const key = `${s.replace('strata-', '')}/${o}`;
       ratios[key] = {};
       for (const m of metrics) {
@@ -745,6 +763,7 @@ async function main() {
       capSeconds: SIZES.capS,
       sizes: { ...SIZES, treeFiles },
       host: { cpus: cpus().length, kernel: release(), node: process.version },
+      versions: await toolVersions(),
       metrics: metrics.filter((m) => options.workloads.includes(m.workload)),
       targets: results,
       ratios,
@@ -764,4 +783,4 @@ try {
 } finally {
   await cleanupAll();
 }
-process.exit(exitCode);
+process.exit(stopping ? 130 : exitCode);

@@ -35,7 +35,7 @@ export class FileObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
-    const tempPath = join(dir, TEMP_PREFIX + randomBytes(8).toString('hex'));
+    const tempPath = join(dir, tempNameFor(path));
     try {
       if (!this.knownDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
@@ -125,6 +125,26 @@ export class FileObjectStore implements ObjectStore {
         }),
       );
     }
+    await this.removeInterruptedWrites(paths);
+  }
+
+  /**
+   * Removes what writes of these objects left behind when their process died between creating the
+   * temporary file and renaming it into place. A key is deleted only once nothing will write it
+   * (staged cleanup after a crash, or GC), so its temporary files are garbage too.
+   */
+  private async removeInterruptedWrites(paths: string[]): Promise<void> {
+    const byDir = new Map<string, Set<string>>();
+    for (const path of paths) {
+      const names = byDir.get(dirname(path)) ?? new Set<string>();
+      names.add(TEMP_PREFIX + basename(path) + '.');
+      byDir.set(dirname(path), names);
+    }
+    for (const [dir, prefixes] of byDir) {
+      const names = await readdir(dir).catch(() => [] as string[]);
+      const stale = names.filter((name) => name.startsWith(TEMP_PREFIX) && [...prefixes].some((prefix) => name.startsWith(prefix)));
+      await Promise.all(stale.map((name) => rm(join(dir, name), { force: true })));
+    }
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
@@ -189,6 +209,11 @@ export class FileObjectStore implements ObjectStore {
   private notFound(key: string, cause?: unknown): StrataError {
     return NotFound(`object ${key} not found in ${this.description}`, cause);
   }
+}
+
+/** `.tmp-<object name>.<random>`: unique, and tied to its object so that deleting the object can sweep it. */
+function tempNameFor(path: string): string {
+  return `${TEMP_PREFIX}${basename(path)}.${randomBytes(8).toString('hex')}`;
 }
 
 /** S3 orders keys by their UTF-8 bytes; compare the same way so both backends list alike. */

@@ -162,6 +162,10 @@ step('close', lambda: os.close(fd))
 fd2 = os.open('${dir}/new', os.O_CREAT | os.O_WRONLY, 0o644)
 step('small write', lambda: os.write(fd2, b'hello during the outage'))
 step('small close', lambda: os.close(fd2))
+# The kernel sends release after close returns, and the last release tries to publish once more:
+# let those attempts end before reading (a reader that opens the file while they run shares the
+# failed session; see the report of issue 6).
+time.sleep(4)
 step('cached read', lambda: sha_of('${dir}/cached'))
 step('cold read', lambda: sha_of('${dir}/cold'))
 step('listing', lambda: sorted(os.listdir('${dir}')))

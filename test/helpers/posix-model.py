@@ -111,7 +111,7 @@ class Model:
         ops = [
             (12, self.op_open), (8, self.op_close), (15, self.op_write), (10, self.op_read),
             (4, self.op_ftruncate), (4, self.op_truncate), (3, self.op_fsync), (3, self.op_reopen),
-            (6, self.op_stat), (6, self.op_rename), (4, self.op_link), (5, self.op_unlink),
+            (6, self.op_stat), (4, self.op_fstat), (6, self.op_rename), (4, self.op_link), (5, self.op_unlink),
             (5, self.op_mkdir), (4, self.op_rmdir), (3, self.op_chmod), (2, self.op_symlink),
             (3, self.op_listdir),
         ]
@@ -122,6 +122,23 @@ class Model:
                 self.counts[op.__name__[3:]] += 1
                 return op()
             pick -= weight
+
+    # FUSE's high-level API knows an open file by the name it was opened through, following renames;
+    # when that name is unlinked or renamed over, the handle's file has no path left for it.
+    def real(self, path):
+        return os.path.relpath(os.path.realpath(os.path.join(self.dirs[0], path)), self.dirs[0])
+
+    def forget_name(self, path):
+        for h in self.handles:
+            if h['node'] == path:
+                h['node'] = None
+
+    def move_names(self, src, dst):
+        for h in self.handles:
+            if h['node'] == src:
+                h['node'] = dst
+            elif h['node'] and h['node'].startswith(src + '/'):
+                h['node'] = dst + h['node'][len(src):]
 
     def handle(self):
         return self.rng.choice(self.handles) if self.handles else None
@@ -147,7 +164,7 @@ class Model:
 
         result = self.both(label, do)
         if result[0] == 'ok':
-            self.handles.append({'fds': tuple(fds), 'path': path, 'flags': '|'.join(names), 'accmode': flags & 3, 'opened': flags})
+            self.handles.append({'fds': tuple(fds), 'path': path, 'node': self.real(path), 'flags': '|'.join(names)})
 
     def close_handle(self, h):
         self.handles.remove(h)
@@ -171,7 +188,7 @@ class Model:
             return result if result[0] == 'err' else ('ok', 'fd')
 
         if self.both(f'reopen {h["path"]} O_RDWR', do)[0] == 'ok':
-            self.handles.append({'fds': tuple(fds), 'path': h['path'], 'flags': 'O_RDWR', 'accmode': os.O_RDWR, 'opened': os.O_RDWR})
+            self.handles.append({'fds': tuple(fds), 'path': h['path'], 'node': self.real(h['path']), 'flags': 'O_RDWR'})
 
     def op_write(self):
         h = self.handle()
@@ -219,14 +236,38 @@ class Model:
         path = self.path()
         self.both(f'lstat {path}', lambda i: (lambda r: ('ok', norm_stat(r[1])) if r[0] == 'ok' else r)(call(os.lstat, os.path.join(self.dirs[i], path))))
 
+    def op_fstat(self):
+        h = self.handle()
+        if not h:
+            return self.op_open()
+        # A handle whose name is gone is skipped: FUSE's path-based getattr cannot reach its file
+        # (ENOENT); the conformance suite's fstat_after_unlink_or_rename_over check covers that case.
+        if h['node'] is None:
+            return
+        self.both(f'fstat {h["path"]} ({h["flags"]})', lambda i: (lambda r: ('ok', norm_stat(r[1])) if r[0] == 'ok' else r)(call(os.fstat, h['fds'][i])))
+
     def op_rename(self):
-        self.on_path('rename', os.rename, self.path(), self.path())
+        src, dst = self.path(), self.path()
+        try:
+            a, b = (os.lstat(os.path.join(self.dirs[0], p)) for p in (src, dst))
+            same_file = (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+        except OSError:
+            same_file = False
+        real_src, real_dst = self.real(os.path.dirname(src) or '.'), self.real(os.path.dirname(dst) or '.')
+        if self.on_path('rename', os.rename, src, dst)[0] == 'ok' and not same_file:
+            src_name = os.path.normpath(os.path.join(real_src, os.path.basename(src)))
+            dst_name = os.path.normpath(os.path.join(real_dst, os.path.basename(dst)))
+            self.forget_name(dst_name)
+            self.move_names(src_name, dst_name)
 
     def op_link(self):
         self.on_path('link', os.link, self.path(), self.path())
 
     def op_unlink(self):
-        self.on_path('unlink', os.unlink, self.path())
+        path = self.path()
+        parent = self.real(os.path.dirname(path) or '.')
+        if self.on_path('unlink', os.unlink, path)[0] == 'ok':
+            self.forget_name(os.path.normpath(os.path.join(parent, os.path.basename(path))))
 
     def op_mkdir(self):
         mode = self.rng.choice([0o755, 0o700, 0o775])

@@ -10,7 +10,9 @@
 #   python3 posix-probe.py --list              the check names
 
 import errno
+import fcntl
 import json
+import mmap
 import os
 import stat
 import sys
@@ -389,6 +391,9 @@ def symlinks(d):
     os.symlink('../target', f'{d}/dir/up')
     out['relative_from_subdir'] = text(f'{d}/dir/up')
     out['o_nofollow'] = attempt(os.open, f'{d}/rel', os.O_RDONLY | os.O_NOFOLLOW)
+    os.symlink('created-through-link', f'{d}/dangling')
+    out['creat_through_dangling_symlink'] = attempt(lambda: os.close(os.open(f'{d}/dangling', os.O_CREAT | os.O_WRONLY, 0o600)))
+    out['created_target'] = st(f'{d}/created-through-link')
     out['hard_link_to_symlink'] = attempt(os.link, f'{d}/rel', f'{d}/rel2', follow_symlinks=False)
     out['rel2'] = st(f'{d}/rel2')
     return out
@@ -464,6 +469,104 @@ def sparse_file(d):
 
 
 @check
+def offsets_past_4_gib(d):
+    """Offsets and sizes that do not fit in 32 bits travel through FUSE as two halves."""
+    GiB = 1024 * MiB
+    fd = os.open(f'{d}/far', os.O_RDWR | os.O_CREAT, 0o644)
+    os.pwrite(fd, b'past four', 5 * GiB + 3)
+    out = {'size': os.fstat(fd).st_size, 'read': os.pread(fd, 20, 5 * GiB).hex(), 'hole': os.pread(fd, 16, 4 * GiB) == bytes(16)}
+    os.close(fd)
+    os.truncate(f'{d}/far', 4 * GiB + 1)
+    out['truncated'] = st(f'{d}/far')['size']
+    fd = os.open(f'{d}/far', os.O_RDONLY)
+    out['tail_after_truncate'] = os.pread(fd, 10, 4 * GiB - 2).hex()
+    out['seek_end'] = os.lseek(fd, 0, os.SEEK_END)
+    os.close(fd)
+    return out
+
+
+@check
+def mmap_shared_write(d):
+    write_file(f'{d}/f', b'.' * 10000)
+    fd = os.open(f'{d}/f', os.O_RDWR)
+    mapped = mmap.mmap(fd, 10000)
+    mapped[100:105] = b'hello'
+    mapped[9995:10000] = b'world'
+    mapped.flush()
+    via_read = os.pread(fd, 10000, 0)
+    mapped.close()
+    os.close(fd)
+    data = read_file(f'{d}/f')
+    fd = os.open(f'{d}/f', os.O_RDONLY)
+    ro = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+    mapped_read = bytes(ro[95:110])
+    ro.close()
+    os.close(fd)
+    return {
+        'read_while_mapped': [via_read[100:105].decode(), via_read[9995:].decode()],
+        'after_close': [data[100:105].decode(), data[9995:].decode(), len(data)],
+        'read_only_map': mapped_read.decode(),
+    }
+
+
+@check
+def locks(d):
+    write_file(f'{d}/f', b'locked')
+    a = os.open(f'{d}/f', os.O_RDWR)
+    b = os.open(f'{d}/f', os.O_RDWR)
+    out = {'flock_a': attempt(fcntl.flock, a, fcntl.LOCK_EX | fcntl.LOCK_NB)}
+    out['flock_b_while_held'] = attempt(fcntl.flock, b, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fcntl.flock(a, fcntl.LOCK_UN)
+    out['flock_b_after_unlock'] = attempt(fcntl.flock, b, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    pid = os.fork()
+    if pid == 0:
+        c = os.open(f'{d}/f', os.O_RDWR)
+        try:
+            fcntl.lockf(c, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os._exit(0)
+        except OSError as err:
+            os._exit(err.errno)
+    fcntl.lockf(a, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.waitpid(pid, 0)
+    pid = os.fork()
+    if pid == 0:
+        c = os.open(f'{d}/f', os.O_RDWR)
+        try:
+            fcntl.lockf(c, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os._exit(0)
+        except OSError as err:
+            os._exit(err.errno)
+    _, status = os.waitpid(pid, 0)
+    out['posix_lock_from_other_process'] = errno.errorcode.get(os.waitstatus_to_exitcode(status), 'OK')
+    os.close(a)
+    os.close(b)
+    return out
+
+
+@check
+def big_directory(d):
+    """More entries than one page of the namespace's directory scan."""
+    names = [f'entry-{i:05d}-{"x" * (i % 40)}' for i in range(2500)]
+    for name in names:
+        os.close(os.open(f'{d}/{name}', os.O_CREAT | os.O_WRONLY, 0o644))
+    listed = os.listdir(d)
+    for name in names[::2]:
+        os.unlink(f'{d}/{name}')
+    after = sorted(os.listdir(d))
+    return {
+        'count': len(listed), 'all_listed': sorted(listed) == sorted(names),
+        'after_removing_half': [len(after), after == sorted(names[1::2])],
+        'scandir_types': sorted({e.is_file() for e in os.scandir(d)}),
+    }
+
+
+@check
+def statvfs(d):
+    s = os.statvfs(d)
+    return {'namemax': s.f_namemax, 'has_room': s.f_bavail > 0 and s.f_favail > 0}
+
+
+@check
 def truncate_up_down(d):
     write_file(f'{d}/f', bytes(range(256)) * 4)
     out = {'down': attempt(os.truncate, f'{d}/f', 100)}
@@ -514,6 +617,81 @@ def o_append_two_handles(d):
     first = os.pread(c, 6, 0)
     os.close(c)
     return {'content': text(f'{d}/log'), 'first_bytes_kept': first.decode()}
+
+
+def in_children(count, work):
+    """Runs work(i) in `count` forked processes at once; returns their exit codes."""
+    pids = []
+    for i in range(count):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                work(i)
+                os._exit(0)
+            except BaseException:
+                os._exit(1)
+        pids.append(pid)
+    return [os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) for pid in pids]
+
+
+@check
+def concurrent_appenders(d):
+    """O_APPEND writes from several processes never overwrite each other."""
+    write_file(f'{d}/log', b'')
+
+    def append(i):
+        fd = os.open(f'{d}/log', os.O_WRONLY | os.O_APPEND)
+        for n in range(300):
+            os.write(fd, f'{i}:{n:04d}\n'.encode())
+        os.close(fd)
+
+    codes = in_children(3, append)
+    lines = read_file(f'{d}/log').decode().split('\n')[:-1]
+    return {
+        'exit_codes': codes, 'lines': len(lines), 'distinct': len(set(lines)),
+        'each_in_order': all([l for l in lines if l.startswith(f'{i}:')] == [f'{i}:{n:04d}' for n in range(300)] for i in range(3)),
+    }
+
+
+@check
+def concurrent_disjoint_writers(d):
+    """Processes writing separate ranges of one file through their own handles."""
+    write_file(f'{d}/f', b'')
+    piece = 700 * 1024
+
+    def fill(i):
+        fd = os.open(f'{d}/f', os.O_WRONLY)
+        for k in range(0, piece, 64 * 1024):
+            os.pwrite(fd, bytes([65 + i]) * min(64 * 1024, piece - k), i * piece + k)
+        os.close(fd)
+
+    codes = in_children(4, fill)
+    data = read_file(f'{d}/f')
+    return {'exit_codes': codes, 'size': len(data), 'ranges_intact': all(data[i * piece:(i + 1) * piece] == bytes([65 + i]) * piece for i in range(4))}
+
+
+@check
+def many_small_publishes(d):
+    """Each fsync publishes a slice; a deep stack of them must still read as the last writes left it."""
+    import random
+    rng = random.Random(7)
+    model = bytearray()
+    fd = os.open(f'{d}/f', os.O_RDWR | os.O_CREAT, 0o644)
+    for i in range(120):
+        offset, data = rng.randrange(0, 6 * MiB), rng.randbytes(rng.randrange(1, 20000))
+        os.pwrite(fd, data, offset)
+        if offset + len(data) > len(model):
+            model.extend(bytes(offset + len(data) - len(model)))
+        model[offset:offset + len(data)] = data
+        if i % 3 == 0:
+            os.fsync(fd)
+        if i % 40 == 39:
+            size = rng.randrange(0, len(model))
+            os.ftruncate(fd, size)
+            del model[size:]
+    os.close(fd)
+    data = read_file(f'{d}/f')
+    return {'size': len(data), 'equal_to_model': data == bytes(model)}
 
 
 @check
@@ -599,19 +777,25 @@ def rename_over_open_file(d):
 
 @check
 def fstat_after_unlink_or_rename_over(d):
-    """fstat of a file whose last name is gone (a common pattern: open a temp file, unlink, fstat)."""
+    """fstat of a file whose last name is gone (a common pattern: open a temp file, unlink, fstat).
+    The kernel sends fstat as a GETATTR without the file handle; libfuse's high-level API answers it
+    by path, and with hard_remove an unlinked node has none, so it fails ENOENT before Strata is asked."""
     write_file(f'{d}/f', b'unlinked')
     write_file(f'{d}/g', b'replaced')
     write_file(f'{d}/new', b'newer bytes')
+    write_file(f'{d}/h', b'has another name')
     f = os.open(f'{d}/f', os.O_RDWR)
     g = os.open(f'{d}/g', os.O_RDONLY)
+    h = os.open(f'{d}/h', os.O_RDONLY)
+    os.link(f'{d}/h', f'{d}/h2')
     os.unlink(f'{d}/f')
     os.rename(f'{d}/new', f'{d}/g')
-    out = {'unlinked': st(None, fd=f), 'renamed_over': st(None, fd=g)}
-    os.write(f, b' and grown')
+    os.unlink(f'{d}/h')
+    out = {'unlinked': st(None, fd=f), 'renamed_over': st(None, fd=g), 'opened_name_unlinked_other_remains': st(None, fd=h)}
+    out['write'] = attempt(os.write, f, b' and grown')
     out['unlinked_after_write'] = st(None, fd=f)
-    os.close(f)
-    os.close(g)
+    for fd in (f, g, h):
+        os.close(fd)
     return out
 
 

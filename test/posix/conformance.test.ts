@@ -91,7 +91,9 @@ const TOOLS = {
   'ls -lR': 'ls -lR --time-style=+%Y-%m-%dT%H:%M:%S t',
   // %F is the file type, %h the link count; directories' %s is the constant 4096 on both (small dirs)
   "stat -c '%a %h %s %F %u:%g %Y'": "find t | sort | xargs stat -c '%n %a %h %s %F %u:%g %Y'",
-  'du -s --apparent-size': 'du -s --apparent-size t && du -a --apparent-size t | sort -k2',
+  // du -a lists a hard-linked file under the first name it meets, and readdir order differs (ext4
+  // hashes names, Strata sorts them; POSIX leaves it unspecified): -l lists and counts every name
+  'du -s --apparent-size': 'du -s --apparent-size t && du -al --apparent-size t | sort -k2',
   'find -printf': "find t -printf '%P %y %m %n %s %T@\\n' | sort",
 };
 

@@ -74,7 +74,9 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     defaultPermissions: true,
     allowOther: options.allowOther,
     fsname: kernelOptions.join(','),
-    attrTimeout: '1',
+    // Each path is its own kernel inode under libfuse's path API: cached attributes of one hard
+    // link would go stale when another changes the file.
+    attrTimeout: '0',
     entryTimeout: '1',
   });
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));

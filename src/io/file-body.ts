@@ -93,6 +93,12 @@ function grow(buffer: Buffer, needed: number, blockBytes: number): Buffer {
   return larger;
 }
 
+/** Releases a dropped segment's lease once its upload settles: an upload still in flight would land after GC deleted the key. */
+function releaseWhenSettled(segment: Segment): void {
+  const release = segment.releaseLease;
+  segment.upload.then(release, release);
+}
+
 /** An upload failure as the writer sees it: a full disk stays ENOSPC, anything else is EIO. */
 function uploadFailure(message: string, cause: unknown): StrataError {
   return isStrataError(cause, 'ENOSPC') ? NoSpace(message, cause) : IOError(message, cause);
@@ -240,7 +246,8 @@ export class FileBody {
             segment.dropped = true;
           } else {
             this.sessionGarbage.push(segment.entry.objectKey);
-            segment.releaseLease();
+            // GC may delete the key once the lease goes: hold it until the upload has landed or failed.
+            releaseWhenSettled(segment);
           }
         }
         this.segments = kept;
@@ -548,7 +555,10 @@ export class FileBody {
 
   /** Ends the session without publishing: its uploads become staged garbage for cleanup. */
   discard(): void {
-    for (const segment of this.segments) segment.releaseLease();
+    for (const segment of this.segments) {
+      if (segment.entry.objectKey === '') segment.dropped = true;
+      else releaseWhenSettled(segment);
+    }
     this.segments = [];
     this.dirty.clear();
   }

@@ -41,7 +41,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
 
   /** Wraps an async engine call: success replies with its values, failure with its errno. Each
    *  answer is timed into the op's latency histogram; an EIO is logged once, with path, key and cause. */
-  const answer = (op: string, path: string, reply: Reply, work: () => Promise<unknown[] | void>) => {
+  const answer = (op: string, path: string | null, reply: Reply, work: () => Promise<unknown[] | void>) => {
     const startedMs = performance.now();
     work().then(
       (values) => {
@@ -51,13 +51,18 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       (err: unknown) => {
         const errno = errnoOf(err);
         recordFuseOp(op, startedMs, errno);
-        if (errno === -constants.errno.EIO) options.log('operation failed', failure(op, path, err));
+        if (errno === -constants.errno.EIO) options.log('operation failed', failure(op, path ?? '<unlinked>', err));
         reply(errno);
       },
     );
   };
 
-  const target = (path: string): Promise<VirtualTarget> => resolveVirtual(path, options.snapshotVersion, (name) => findPin(volume, name));
+  /** A null path is a handle whose name is gone (unlinked, or renamed over): fuse-native passes null
+   *  then (flag_nullpath_ok). Path-based work on it answers ENOENT, as libfuse did before. */
+  const target = async (path: string | null): Promise<VirtualTarget> => {
+    if (path === null) throw NotFound('the file has no name any more (unlinked)');
+    return resolveVirtual(path, options.snapshotVersion, (name) => findPin(volume, name));
+  };
 
   const inodeAt = async (path: string): Promise<{ inode: Inode; atVersion?: number }> => {
     const t = await target(path);
@@ -66,7 +71,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   };
 
   /** The path of a change; EROFS for read-only mounts and anything inside a snapshot. */
-  const writable = async (path: string): Promise<string> => {
+  const writable = async (path: string | null): Promise<string> => {
     const t = await target(path);
     if (options.readOnly || t.kind !== 'live') throw ReadOnly(`${path} is read-only`);
     return t.path;
@@ -77,7 +82,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     return toStat(inode, open ? await open : undefined);
   };
 
-  const statOf = async (path: string): Promise<FuseStat> => {
+  const statOf = async (path: string | null): Promise<FuseStat> => {
     const t = await target(path);
     const root = await ns.getattr(ROOT_INO);
     if (t.kind === 'snapshots-root') return toStat({ ...root, mode: S_IFDIR | 0o555, ino: 0x7fff_fff0, nlink: 2 });
@@ -138,7 +143,9 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       answer('getattr', path, cb, async () => [await statOf(path)]);
     },
 
-    fgetattr(path: string, fd: number, cb: Reply) {
+    // Called (patched fuse-native) with the open handle: fstat on a live file answers from its inode
+    // even after its name is gone (path null).
+    fgetattr(path: string | null, fd: number, cb: Reply) {
       answer('fgetattr', path, cb, async () => {
         const handle = handles.get(fd);
         if (handle?.kind === 'file' && !handle.snapshot) return [await liveStat(await ns.getattr(handle.ino))];
@@ -163,12 +170,12 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       });
     },
 
-    releasedir(_path: string, fd: number, cb: Reply) {
+    releasedir(_path: string | null, fd: number, cb: Reply) {
       handles.remove(fd);
       cb(0);
     },
 
-    readdir(path: string, cb: Reply) {
+    readdir(path: string | null, cb: Reply) {
       answer('readdir', path, cb, async () => {
         const t = await target(path);
         if (t.kind === 'snapshots-root') {
@@ -227,7 +234,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       answer('open', path, cb, async () => [await openFile(path, flags)]);
     },
 
-    read(path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+    read(path: string | null, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
       const startedMs = performance.now();
       const handle = handles.get(fd);
       if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
@@ -241,13 +248,13 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         (err: unknown) => {
           const errno = errnoOf(err);
           recordFuseOp('read', startedMs, errno);
-          options.log('read failed', { ...failure('read', path, err), ino: handle.ino, position });
+          options.log('read failed', { ...failure('read', path ?? '<unlinked>', err), ino: handle.ino, position });
           cb(errno);
         },
       );
     },
 
-    write(path: string, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
+    write(path: string | null, fd: number, buffer: Buffer, length: number, position: number, cb: (result: number) => void) {
       const startedMs = performance.now();
       const handle = handles.get(fd);
       if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
@@ -269,13 +276,13 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         (err: unknown) => {
           const errno = errnoOf(err);
           recordFuseOp('write', startedMs, errno);
-          if (errno === -constants.errno.EIO) options.log('write failed', { ...failure('write', path, err), ino: handle.ino, position });
+          if (errno === -constants.errno.EIO) options.log('write failed', { ...failure('write', path ?? '<unlinked>', err), ino: handle.ino, position });
           cb(errno);
         },
       );
     },
 
-    flush(path: string, fd: number, cb: Reply) {
+    flush(path: string | null, fd: number, cb: Reply) {
       answer('flush', path, cb, async () => {
         const handle = fileHandle(fd);
         if (!handle.snapshot) await handle.body.publish();
@@ -283,35 +290,35 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     },
 
     // fuse-native passes (path, datasync, fd): the handle comes after the datasync flag.
-    fsync(path: string, _datasync: number, fd: number, cb: Reply) {
+    fsync(path: string | null, _datasync: number, fd: number, cb: Reply) {
       answer('fsync', path, cb, async () => {
         const handle = fileHandle(fd);
         if (!handle.snapshot) await handle.body.publish({ sync: true });
       });
     },
 
-    fsyncdir(_path: string, _datasync: number, _fd: number, cb: Reply) {
+    fsyncdir(_path: string | null, _datasync: number, _fd: number, cb: Reply) {
       cb(0);
     },
 
-    release(path: string, fd: number, cb: Reply) {
+    release(path: string | null, fd: number, cb: Reply) {
       answer('release', path, cb, async () => {
         const handle = handles.remove(fd);
         if (handle?.kind === 'file' && !handle.snapshot) await volume.files.release(handle.ino);
       });
     },
 
-    truncate(path: string, size: number, cb: Reply) {
+    truncate(path: string | null, size: number, cb: Reply) {
       answer('truncate', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
         await truncateInode(inode, size);
       });
     },
 
-    ftruncate(path: string, fd: number, size: number, cb: Reply) {
+    ftruncate(path: string | null, fd: number, size: number, cb: Reply) {
       answer('ftruncate', path, cb, async () => {
         const handle = fileHandle(fd);
-        if (handle.snapshot) throw ReadOnly(`${path} is read-only`);
+        if (handle.snapshot) throw ReadOnly(`${path ?? '<unlinked>'} is read-only`);
         await handle.body.truncate(size);
         await handle.body.publish();
       });
@@ -355,27 +362,31 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       });
     },
 
-    chmod(path: string, mode: number, cb: Reply) {
+    chmod(path: string | null, mode: number, cb: Reply) {
       answer('chmod', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
         await ns.setattr(inode.ino, { mode });
       });
     },
 
-    chown(path: string, uid: number, gid: number, cb: Reply) {
+    chown(path: string | null, uid: number, gid: number, cb: Reply) {
       answer('chown', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
         await ns.setattr(inode.ino, { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid });
       });
     },
 
-    utimens(path: string, atime: number, mtime: number, cb: Reply) {
+    // atime/mtime undefined: that time is left as is (UTIME_OMIT: touch -m, touch -a, tar).
+    utimens(path: string | null, atime: number | undefined, mtime: number | undefined, cb: Reply) {
       answer('utimens', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
         // A pending write would stamp its own mtime at publish: publish first, then set the times.
         const open = volume.files.peek(inode.ino);
         if (open) await (await open).publish();
-        await ns.setattr(inode.ino, { atimeMs: atime, mtimeMs: mtime });
+        await ns.setattr(inode.ino, {
+          ...(atime !== undefined ? { atimeMs: atime } : {}),
+          ...(mtime !== undefined ? { mtimeMs: mtime } : {}),
+        });
       });
     },
 

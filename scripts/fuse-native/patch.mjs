@@ -2,7 +2,7 @@
 // Patches node_modules/fuse-native (2.2.6) so operation handlers learn who called them, and
 // rebuilds its native addon from source with node-gyp.
 //
-// What the patch changes (marker: "strata-fuse-context-patch v1"):
+// What the patch changes (marker: "strata-fuse-context-patch v2"):
 //   fuse-native.c
 //     - On the FUSE thread, before handing an operation to JS, records fuse_get_context()'s
 //       uid, gid, pid and umask in the operation's thread-locals struct.
@@ -11,6 +11,12 @@
 //     - Fixes utimens: upstream passes atime twice, so handlers received mtime === atime.
 //     - When fuse_new() fails after the kernel mount succeeded (e.g. an unknown -o option), unmounts
 //       before throwing; upstream left a mount with no daemon behind.
+//     - (v2) Sets flag_nullpath_ok and hands JS a null path when libfuse has none (a handle whose
+//       name was unlinked/renamed over, e.g. with -o hard_remove); upstream libfuse then answered
+//       ENOENT for read/write/ftruncate/fsync/flush on such handles.
+//     - (v2) Sets flag_utime_omit_ok: UTIME_OMIT is passed to JS as UINT64_MAX (low = high =
+//       0xffffffff), UTIME_NOW as the current time (clock_gettime). Without it libfuse 2.9 drops
+//       single-time updates (touch -m, touch -a, tar's time restores).
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -20,11 +26,17 @@
 //       EIO; upstream threw "Expected number" and never answered the kernel (the caller hung).
 //     - getxattr/listxattr answer ERANGE when the kernel's buffer is too small (upstream: EIO, or a
 //       RangeError that kills the process for listxattr).
+//     - (v2) fgetattr calls ops.fgetattr(path, fd, cb) (upstream called ops.getattr(path, cb) and
+//       ignored the handle); path may be null for any handle op (see above).
+//     - (v2) utimens hands undefined for an omitted atime/mtime.
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
 //   --rebuild  rebuild the addon even if it looks up to date
 // Idempotent: a second run finds the markers and the patched addon, and does nothing.
+// Upgrades: a tree carrying an older version of this patch (v1) is first restored to the pristine
+// sources by reversing that version's edits exactly (the result must hash to PRISTINE, else the
+// script fails and asks for a reinstall), then patched afresh.
 
 import { createRequire } from 'node:module';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -32,9 +44,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const MARKER = 'strata-fuse-context-patch v1';
+const PATCH_VERSION = 2;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
-const PATCH_VERSION = 1;
+const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
+const MARKER = markerFor(PATCH_VERSION);
+// Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
+const KNOWN_OLD_VERSIONS = [1];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -57,13 +72,16 @@ function fail(msg) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The edits. Each anchor must occur exactly once in the pristine file.
+// The edits, as functions of the patch version (so an older version's edits can be reversed).
+// Each anchor must occur exactly once in the file being patched, unless the edit gives `count`
+// (then every occurrence is replaced and there must be exactly that many). `since` is the first
+// patch version that has the edit. Edits are applied in order; reversal undoes them in reverse.
 
-const C_EDITS = [
+const cEdits = (V) => [
   {
     what: 'marker',
     anchor: '#define FUSE_USE_VERSION 29\n',
-    replace: `/* ${MARKER}: see scripts/fuse-native/patch.mjs in the Strata repository */\n#define FUSE_USE_VERSION 29\n`,
+    replace: `/* ${markerFor(V)}: see scripts/fuse-native/patch.mjs in the Strata repository */\n#define FUSE_USE_VERSION 29\n`,
   },
   {
     what: 'caller fields in fuse_thread_locals_t',
@@ -120,7 +138,7 @@ const C_EDITS = [
     anchor: 'NAPI_INIT() {\n',
     replace:
       '// strata-fuse-context-patch\n' +
-      `static const uint32_t strata_context_patch = ${PATCH_VERSION};\n\n` +
+      `static const uint32_t strata_context_patch = ${V};\n\n` +
       'NAPI_METHOD(fuse_native_get_context) {\n' +
       '  NAPI_ARGV(1)\n' +
       '  NAPI_ARGV_BUFFER_CAST(fuse_thread_locals_t *, l, 0);\n' +
@@ -147,16 +165,58 @@ const C_EDITS = [
       '  NAPI_EXPORT_FUNCTION(fuse_native_get_context)\n' +
       '  NAPI_EXPORT_UINT32(strata_context_patch)\n',
   },
-];
+  {
+    since: 2,
+    what: 'null path for handles whose name is gone (flag_nullpath_ok)',
+    anchor: '  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n',
+    count: 34,
+    replace:
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); ' +
+      'else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n',
+  },
+  {
+    since: 2,
+    what: 'utimens_ms(): UTIME_OMIT -> UINT64_MAX, UTIME_NOW -> now',
+    anchor: 'static void populate_stat (uint32_t *ints, struct stat* stat) {\n',
+    replace:
+      '// strata-fuse-context-patch: UTIME_OMIT is sent as UINT64_MAX (JS sees undefined), UTIME_NOW as now\n' +
+      'static uint64_t utimens_ms (const struct timespec* ts) {\n' +
+      '  if (ts->tv_nsec == UTIME_OMIT) return UINT64_MAX;\n' +
+      '  if (ts->tv_nsec == UTIME_NOW) {\n' +
+      '    struct timespec now;\n' +
+      '    clock_gettime(CLOCK_REALTIME, &now);\n' +
+      '    return timespec_to_uint64(&now);\n' +
+      '  }\n' +
+      '  return timespec_to_uint64(ts);\n' +
+      '}\n\n' +
+      'static void populate_stat (uint32_t *ints, struct stat* stat) {\n',
+  },
+  {
+    since: 2,
+    what: 'utimens uses utimens_ms()',
+    anchor: '  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);\n',
+    replace: '  l->atime = utimens_ms(&tv[0]);\n  l->mtime = utimens_ms(&tv[1]);\n',
+  },
+  {
+    since: 2,
+    what: 'flag_nullpath_ok and flag_utime_omit_ok',
+    anchor: '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n',
+    replace:
+      '  // strata-fuse-context-patch: null path for unlinked handles; UTIME_OMIT/UTIME_NOW passed through\n' +
+      '  ops.flag_nullpath_ok = 1;\n' +
+      '  ops.flag_utime_omit_ok = 1;\n' +
+      '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n',
+  },
+].filter((e) => (e.since ?? 1) <= V);
 
-const JS_EDITS = [
+const jsEdits = (V) => [
   {
     what: 'marker and native addon check',
     anchor: "const binding = require('node-gyp-build')(__dirname)\n",
     replace:
       "const binding = require('node-gyp-build')(__dirname)\n\n" +
-      `// ${MARKER}: see scripts/fuse-native/patch.mjs in the Strata repository.\n` +
-      `if (typeof binding.fuse_native_get_context !== 'function' || binding.strata_context_patch !== ${PATCH_VERSION}) {\n` +
+      `// ${markerFor(V)}: see scripts/fuse-native/patch.mjs in the Strata repository.\n` +
+      `if (typeof binding.fuse_native_get_context !== 'function' || binding.strata_context_patch !== ${V}) {\n` +
       "  throw new Error('fuse-native: index.js carries the Strata caller-context patch but the loaded native addon (' +\n" +
       "    require('node-gyp-build').path(__dirname) + ') does not; run `node scripts/fuse-native/patch.mjs`')\n" +
       '}\n',
@@ -246,7 +306,30 @@ const JS_EDITS = [
       '}\n\n' +
       'function getStatfsArray (statfs) {\n',
   },
-];
+  {
+    since: 2,
+    what: 'fgetattr calls ops.fgetattr(path, fd, cb)',
+    anchor:
+      '    this.ops.getattr(path, (err, stat) => {\n      if (err) return signal(err)\n      return signal(0, getStatArray(stat))\n    })\n  }\n\n  _op_access',
+    replace:
+      '    // strata-fuse-context-patch: upstream called ops.getattr(path) and ignored the handle\n' +
+      '    this.ops.fgetattr(path, fd, (err, stat) => {\n      if (err) return signal(err)\n      return signal(0, getStatArray(stat))\n    })\n  }\n\n  _op_access',
+  },
+  {
+    since: 2,
+    what: 'utimens: omitted time -> undefined',
+    anchor: '    const atime = getDoubleArg(atimeLow, atimeHigh)\n    const mtime = getDoubleArg(mtimeLow, mtimeHigh)\n',
+    replace:
+      '    // strata-fuse-context-patch: UTIME_OMIT arrives as low = high = 0xffffffff\n' +
+      '    const omitted = (low, high) => low === 0xffffffff && high === 0xffffffff\n' +
+      '    const atime = omitted(atimeLow, atimeHigh) ? undefined : getDoubleArg(atimeLow, atimeHigh)\n' +
+      '    const mtime = omitted(mtimeLow, mtimeHigh) ? undefined : getDoubleArg(mtimeLow, mtimeHigh)\n',
+  },
+].filter((e) => (e.since ?? 1) <= V);
+
+const C_EDITS = cEdits(PATCH_VERSION);
+const JS_EDITS = jsEdits(PATCH_VERSION);
+const EDITS_FOR = { 'fuse-native.c': cEdits, 'index.js': jsEdits };
 
 // ---------------------------------------------------------------------------------------------
 
@@ -266,24 +349,57 @@ if (version !== EXPECTED_VERSION) {
 
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 
-function planFile(name, edits) {
-  const file = path.join(dir, name);
-  const text = fs.readFileSync(file, 'utf8');
-  if (text.includes(MARKER)) return { name, file, patched: true, text };
-  if (text.includes(MARKER_PREFIX)) {
-    fail(`${name} carries a different version of the Strata patch; reinstall fuse-native (rm -rf ${dir} && npm ci)`);
-  }
-  if (sha256(text) !== PRISTINE[name]) {
-    fail(`${name} is not the pristine fuse-native ${EXPECTED_VERSION} file (sha256 ${sha256(text)}); reinstall it (rm -rf ${dir} && npm ci)`);
-  }
+const count = (text, needle) => text.split(needle).length - 1;
+
+function applyEdits(name, text, edits) {
   let out = text;
   for (const e of edits) {
-    const n = out.split(e.anchor).length - 1;
-    if (n !== 1) fail(`${name}: anchor for "${e.what}" found ${n} times (expected 1)`);
-    out = out.replace(e.anchor, () => e.replace);
+    const n = count(out, e.anchor);
+    const want = e.count ?? 1;
+    if (n !== want) fail(`${name}: anchor for "${e.what}" found ${n} times (expected ${want})`);
+    out = out.split(e.anchor).join(e.replace);
   }
+  return out;
+}
+
+// Undoes version v's edits exactly; the result must be the pristine file.
+function reverseEdits(name, text, v) {
+  let out = text;
+  for (const e of EDITS_FOR[name](v).reverse()) {
+    const n = count(out, e.replace);
+    const want = e.count ?? 1;
+    if (n !== want) {
+      fail(`${name}: cannot undo v${v} edit "${e.what}" (found ${n} times, expected ${want}); ` +
+        `reinstall fuse-native (rm -rf ${dir} && npm ci)`);
+    }
+    out = out.split(e.replace).join(e.anchor);
+  }
+  if (sha256(out) !== PRISTINE[name]) {
+    fail(`${name}: undoing the v${v} patch did not give the pristine file (sha256 ${sha256(out)}); ` +
+      `reinstall fuse-native (rm -rf ${dir} && npm ci)`);
+  }
+  return out;
+}
+
+function planFile(name, edits) {
+  const file = path.join(dir, name);
+  let text = fs.readFileSync(file, 'utf8');
+  if (text.includes(MARKER)) return { name, file, patched: true, text };
+  let from = 'pristine';
+  if (text.includes(MARKER_PREFIX)) {
+    const m = new RegExp(`${MARKER_PREFIX} v(\\d+)`).exec(text);
+    const v = m ? Number(m[1]) : NaN;
+    if (!KNOWN_OLD_VERSIONS.includes(v)) {
+      fail(`${name} carries an unknown version of the Strata patch (${m ? m[0] : 'no version'}); reinstall fuse-native (rm -rf ${dir} && npm ci)`);
+    }
+    text = reverseEdits(name, text, v);
+    from = `v${v} (restored to pristine)`;
+  } else if (sha256(text) !== PRISTINE[name]) {
+    fail(`${name} is not the pristine fuse-native ${EXPECTED_VERSION} file (sha256 ${sha256(text)}); reinstall it (rm -rf ${dir} && npm ci)`);
+  }
+  const out = applyEdits(name, text, edits);
   if (!out.includes(MARKER)) fail(`${name}: marker missing after patching`);
-  return { name, file, patched: false, text: out };
+  return { name, file, patched: false, from, text: out };
 }
 
 // Loads a .node file in a child process (keeps this process clean) and reports its patch version.
@@ -303,7 +419,8 @@ const jsPlan = planFile('index.js', JS_EDITS);
 const installedAddon = path.join(dir, 'build', 'Release', 'fuse.node');
 const addonOk = addonPatchVersion(installedAddon) === PATCH_VERSION;
 
-log(`fuse-native.c: ${cPlan.patched ? 'patched' : 'not patched'}; index.js: ${jsPlan.patched ? 'patched' : 'not patched'}; ` +
+const state = (p) => (p.patched ? 'patched' : p.from === 'pristine' ? 'not patched' : `patched ${p.from.split(' ')[0]}, needs upgrade to v${PATCH_VERSION}`);
+log(`fuse-native.c: ${state(cPlan)}; index.js: ${state(jsPlan)}; ` +
   `build/Release/fuse.node: ${addonOk ? 'patched addon' : fs.existsSync(installedAddon) ? 'NOT the patched addon' : 'absent (prebuild in use)'}`);
 
 if (CHECK_ONLY) {
@@ -359,7 +476,7 @@ for (const p of [cPlan, jsPlan]) {
   const tmp = `${p.file}.${process.pid}.tmp`;
   fs.writeFileSync(tmp, p.text);
   fs.renameSync(tmp, p.file);
-  log(`patched ${p.name} (${(p.name === 'index.js' ? JS_EDITS : C_EDITS).length} edits)`);
+  log(`patched ${p.name} from ${p.from} (${(p.name === 'index.js' ? JS_EDITS : C_EDITS).length} edits)`);
 }
 
 verify();

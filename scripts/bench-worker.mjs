@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The small-file loops of scripts/bench, run in their own process against a mount that another
 // process serves (synchronous fs calls here cannot deadlock a FUSE server). Each stops at its
-// deadline and prints one JSON line: how many it did and in how many milliseconds.
+// deadline and prints one JSON line: how many it did and in how many milliseconds (and, if a call
+// failed, which one: then it exits with 1).
 //   node scripts/bench-worker.mjs create <dir> <count> <bytes> <deadlineMs>
 //   node scripts/bench-worker.mjs stat <dir> <deadlineMs>
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
@@ -16,11 +17,15 @@ function create(count, bytes, deadlineMs) {
   const start = performance.now();
   const stopAt = start + deadlineMs;
   let done = 0;
-  while (done < count && performance.now() < stopAt) {
-    const fd = openSync(join(dir, `f${String(done).padStart(6, '0')}`), 'w', 0o644);
-    writeSync(fd, body, 0, bytes, 0);
-    closeSync(fd);
-    done += 1;
+  try {
+    while (done < count && performance.now() < stopAt) {
+      const fd = openSync(join(dir, `f${String(done).padStart(6, '0')}`), 'w', 0o644);
+      writeSync(fd, body, 0, bytes, 0);
+      closeSync(fd);
+      done += 1;
+    }
+  } catch (err) {
+    return { done, ms: performance.now() - start, error: `${err.syscall ?? 'a call'} of file ${done + 1} failed with ${err.code ?? err.message}` };
   }
   return { done, ms: performance.now() - start };
 }
@@ -30,10 +35,14 @@ function stat(deadlineMs) {
   const start = performance.now();
   const stopAt = start + deadlineMs;
   let done = 0;
-  for (const name of names) {
-    if (performance.now() >= stopAt) break;
-    lstatSync(join(dir, name));
-    done += 1;
+  try {
+    for (const name of names) {
+      if (performance.now() >= stopAt) break;
+      lstatSync(join(dir, name));
+      done += 1;
+    }
+  } catch (err) {
+    return { done, total: names.length, ms: performance.now() - start, error: `lstat of ${names[done]} failed with ${err.code ?? err.message}` };
   }
   return { done, total: names.length, ms: performance.now() - start };
 }
@@ -46,3 +55,4 @@ else {
   process.exit(2);
 }
 process.stdout.write(JSON.stringify(result) + '\n');
+if (result.error) process.exitCode = 1;

@@ -276,20 +276,44 @@ function makeWorkloads(shared) {
     if (result.code !== 0 && !result.capped) throw new Error(`${file} does not read back what was written: ${result.stdout.trim() || result.stderr.trim()}`);
   };
 
+  /** Runs scripts/bench-worker.mjs; throws its own account of a failed call, or of a crash. */
+  const worker = async (args) => {
+    const result = await run(process.execPath, [WORKER, ...args], { cap: capMs + 60_000 });
+    if (result.capped) throw new Error(`bench-worker ${args[0]} did not stop within ${SIZES.capS + 60} s`);
+    let report;
+    try {
+      report = JSON.parse(result.stdout);
+    } catch {
+      throw new Error(`bench-worker ${args[0]} exited with ${result.code ?? result.signal}: ${result.stderr.trim().split('\n').slice(-3).join(' / ')}`);
+    }
+    if (report.error) throw new Error(`${report.error} (after ${countText(report.done)} in ${fmt(report.ms / 1000)} s)`);
+    return report;
+  };
+
   /** The directory of many small files stat and ls work on: made by files-10k, or here untimed. */
   const manyFiles = async (t) => {
     if (t.state.many) return t.state.many;
+    if (t.state.manyError) throw new Error(`skipped: creating the ${countText(SIZES.manyFiles)} files failed`);
     const dir = join(t.dir, `files-${SIZES.manyFiles}`);
-    const result = await mustRun(process.execPath, [WORKER, 'create', dir, String(SIZES.manyFiles), String(SIZES.fileBytes), String(capMs)], { cap: capMs + 60_000 });
-    const { done } = JSON.parse(result.stdout);
-    return (t.state.many = { dir, done });
+    try {
+      const { done } = await worker(['create', dir, String(SIZES.manyFiles), String(SIZES.fileBytes), String(capMs)]);
+      return (t.state.many = { dir, done });
+    } catch (err) {
+      t.state.manyError = err;
+      throw err;
+    }
   };
 
   const createFiles = async (t, count) => {
     const dir = join(t.dir, `files-${count}`);
-    const result = await mustRun(process.execPath, [WORKER, 'create', dir, String(count), String(SIZES.fileBytes), String(capMs)], { cap: capMs + 60_000 });
-    if (result.capped) throw new Error(`the file-creating worker did not stop within ${SIZES.capS + 60} s`);
-    const { done, ms } = JSON.parse(result.stdout);
+    let report;
+    try {
+      report = await worker(['create', dir, String(count), String(SIZES.fileBytes), String(capMs)]);
+    } catch (err) {
+      if (count === SIZES.manyFiles) t.state.manyError = err;
+      throw err;
+    }
+    const { done, ms } = report;
     if (count === SIZES.manyFiles) t.state.many = { dir, done };
     const figure = { value: done / (ms / 1000), ms, count: done };
     if (done < count) figure.note = `${countText(done)} of ${countText(count)} files in the ${SIZES.capS} s cap`;
@@ -373,9 +397,7 @@ function makeWorkloads(shared) {
     async stat(t) {
       const { dir } = await manyFiles(t);
       await dropCaches();
-      const result = await mustRun(process.execPath, [WORKER, 'stat', dir, String(capMs)], { cap: capMs + 60_000 });
-      if (result.capped) throw new Error(`the stat worker did not stop within ${SIZES.capS + 60} s`);
-      const { done, total, ms } = JSON.parse(result.stdout);
+      const { done, total, ms } = await worker(['stat', dir, String(capMs)]);
       const figure = { value: done / (ms / 1000), ms, count: done };
       if (done < total) figure.note = `${countText(done)} of ${countText(total)} in the ${SIZES.capS} s cap`;
       else if (total < SIZES.manyFiles) figure.note = `${countText(total)} files (creating them passed the cap)`;
@@ -712,6 +734,11 @@ async function main() {
         } catch (err) {
           const logTail = target.logFile ? await tailOf(target.logFile, 15) : '';
           const message = stopping ? 'interrupted' : `${err.message}${target.alive() ? '' : ' (the server exited)'}`;
+          if (message.startsWith('skipped')) {
+            for (const key of keys) result.metrics[key] ??= { error: message };
+            say(`${name} ${workload}: ${message}`);
+            continue;
+          }
           for (const key of keys) result.metrics[key] ??= { error: message };
           result.failures ??= [];
           result.failures.push({ workload, error: message, mountLogTail: logTail });

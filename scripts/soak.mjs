@@ -123,7 +123,7 @@ async function main() {
     const { child, exited } = mount;
     mount = undefined;
     if (child.exitCode === null) child.kill('SIGTERM');
-    await Promise.race([exited, sleep(120_000)]);
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 120_000).unref())]);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     const mounts = await readFile('/proc/mounts', 'utf8');
     if (mounts.split('\n').some((line) => line.split(' ')[1] === mnt)) await exec('fusermount', ['-uz', mnt]).catch(() => undefined);

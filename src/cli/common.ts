@@ -2,7 +2,7 @@
 // VolumeOptions, and running an operation on the live mount (control socket) or on the volume itself.
 
 import { readdir, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { callMount } from '../control/client.js';
 import { runOperation, type ProgressReport } from '../control/operations.js';
 import { defaultHome, volumePaths } from '../home.js';
@@ -82,8 +82,11 @@ function checkS3Values(flags: Parsed['flags']): void {
   }
 }
 
-/** What a volume's folder may hold before its volume.json exists: a detached mount opens its log first. */
-const BEFORE_CREATION = new Set(['strata.log']);
+/**
+ * What a volume's folder may hold before its volume.json exists: Strata's own names (a detached
+ * mount opens its log first; an objects folder may be a disk mounted there in advance).
+ */
+const BEFORE_CREATION = new Set(['strata.log', 'objects', 'meta', 'mount.json', 'control.sock']);
 
 /**
  * Refuses a --home or --volume that names something other than a Strata volume: a file, or a
@@ -95,7 +98,13 @@ export async function checkVolumeHome(options: VolumeOptions, { mayCreate }: { m
   const home = await stat(options.home).catch(() => undefined);
   if (home && !home.isDirectory()) throw new UsageError(`--home ${options.home} is not a folder`);
   const paths = volumePaths(options.home, options.volume);
-  if (await stat(paths.configFile).then((info) => info.isFile(), () => false)) return;
+  if (await stat(paths.configFile).then((info) => info.isFile(), () => false)) {
+    // A volume whose metadata folder is gone must not quietly restart as an empty namespace over its objects.
+    if (!(await stat(join(paths.metaDir, 'CURRENT')).then((info) => info.isFile(), () => false))) {
+      throw new UsageError(`${paths.root} has a volume.json but no metadata database (${paths.metaDir}/CURRENT is missing); restore ${paths.metaDir}, or remove volume.json to start an empty volume there`);
+    }
+    return;
+  }
   const root = await stat(paths.root).catch(() => undefined);
   if (root && !root.isDirectory()) throw new UsageError(`${paths.root} is a file, not a Strata volume; choose another --home or --volume`);
   const entries = root ? await readdir(paths.root) : [];

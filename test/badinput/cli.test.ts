@@ -3,7 +3,7 @@
 // volume is refused before anything is written into it.
 
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
@@ -143,7 +143,16 @@ test('a --home whose volume folder is something else is refused and left untouch
   assert.is(absent.code, 2);
   assert.match(absent.stderr, /there is no Strata volume "default" in .*empty; strata mount or strata put creates one/);
 
-  await mkdir(join(home, 'broken', 'default'), { recursive: true });
+  const lost = join(home, 'lost');
+  assert.is((await strata(['put', '/etc/hostname', '/h', '--home', lost], home)).code, 0);
+  await rename(join(lost, 'default', 'meta'), join(lost, 'meta-moved'));
+  const noMeta = await strata(['ls', '--home', lost], home);
+  assert.is(noMeta.code, 2);
+  assert.match(noMeta.stderr, /has a volume\.json but no metadata database/);
+  await rename(join(lost, 'meta-moved'), join(lost, 'default', 'meta'));
+  assert.match((await strata(['ls', '--home', lost], home)).stdout, / h\n/);
+
+  assert.is((await strata(['put', '/etc/hostname', '/h', '--home', join(home, 'broken')], home)).code, 0);
   await writeFile(join(home, 'broken', 'default', 'volume.json'), '{ this is not json');
   const broken = await strata(['ls', '--home', join(home, 'broken')], home);
   assert.is(broken.code, 1);

@@ -18,7 +18,7 @@ import { startS3rver, type RunningS3rver } from '../helpers/s3rver.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 
 const WORKLOAD = fileURLToPath(new URL('../helpers/crash-workload.js', import.meta.url));
-const SEEDS = (process.env.STRATA_CRASH_SEEDS ?? '101,202,303').split(',').map(Number);
+const SEEDS = (process.env.STRATA_CRASH_SEEDS ?? '101,202,303,505').split(',').map(Number);
 const ROUNDS = Number(process.env.STRATA_CRASH_ROUNDS ?? 4);
 const S3_SEEDS = (process.env.STRATA_CRASH_S3_SEEDS ?? '404').split(',').map(Number);
 const WORKERS = 3;
@@ -35,12 +35,14 @@ interface Tally {
 
 const tally: Tally = { kills: 0, landedAfter: {}, orphansRecovered: 0, stagedRecovered: 0, filesChecked: 0, durableChecked: 0 };
 
-async function walk(root: string, prefix = ''): Promise<Found> {
+async function walk(root: string, prefix = '', dirs: string[] = []): Promise<Found> {
   const found: Found = new Map();
   for (const entry of await readdir(join(root, prefix), { withFileTypes: true })) {
     const path = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) for (const [p, v] of await walk(root, path)) found.set(p, v);
-    else {
+    if (entry.isDirectory()) {
+      dirs.push(path);
+      for (const [p, v] of await walk(root, path, dirs)) found.set(p, v);
+    } else {
       const bytes = await readFile(join(root, path));
       found.set(path, { sha: sha256(bytes), size: bytes.length });
     }
@@ -90,12 +92,16 @@ async function crashRound(m: TestMount, workDir: string, state: Found, roundSeed
   if (/retired files unlinked while open/.test(log)) tally.orphansRecovered++;
   if (/staged objects/.test(log)) tally.stagedRecovered++;
 
-  const found = await walk(join(m.mountpoint, 'crash'));
+  const dirs: string[] = [];
+  const found = await walk(join(m.mountpoint, 'crash'), '', dirs);
   const problems = checkRound(records, found);
   assert.equal(problems, [], `seed ${roundSeed}: after a crash ${records.length - initial.length} records into the workload:\n${problems.join('\n')}`);
   tally.filesChecked += found.size;
   tally.durableChecked += new Set(records.filter((r) => r.k === 'dur').map((r) => r.id)).size;
   await assertCleanVolume(m, `seed ${roundSeed}`);
+  // files unlinked while open when the mount died are gone for good: only the root, /crash and what the walk saw are inodes
+  const status = JSON.parse((await m.strata(['status', '--json'])).stdout) as { inodes: number };
+  assert.is(status.inodes, 2 + dirs.length + found.size, `seed ${roundSeed}: inodes left behind (orphans not retired?)`);
   state.clear();
   for (const [path, value] of found) state.set(path, value);
 }
@@ -158,6 +164,8 @@ test('SIGKILLed mounts on the file backend lose nothing fsynced or closed and ne
   const m = await startMount();
   try {
     await runSeeds(m, SEEDS, ROUNDS);
+    assert.ok(tally.orphansRecovered > 0, 'no remount had an orphan to retire');
+    assert.ok(tally.stagedRecovered > 0, 'no remount had staged objects to clean up');
   } finally {
     await m.cleanup();
   }

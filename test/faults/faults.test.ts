@@ -242,6 +242,28 @@ s3('a cut or corrupted object is an EIO that names its key, never wrong bytes', 
   await assertCleanVolume(m, 'after the bad objects');
 });
 
+s3('objects dropped by a truncate or an unlink while their upload is slow are not leaked by a gc in between', async ({ m, proxy }) => {
+  // Every PUT takes 3 s; gc --grace 0 runs while the dropped blocks are still on the wire.
+  proxy.setRules([{ kinds: ['put'], fault: { type: 'delay', ms: 3000 } }]);
+  const gc = new Promise((r) => setTimeout(r, 1500)).then(() => m.strata(['gc', '--grace', '0']));
+  const dir = m.mountpoint;
+  const r = await syscalls(m, `
+fd = os.open('${dir}/cut', os.O_CREAT | os.O_RDWR, 0o644)
+step('write', lambda: os.write(fd, os.urandom(${9 * MiB})))
+step('truncate', lambda: os.truncate('${dir}/cut', 0))
+step('close', lambda: os.close(fd))
+fd = os.open('${dir}/gone', os.O_CREAT | os.O_RDWR, 0o644)
+step('write gone', lambda: os.write(fd, os.urandom(${9 * MiB})))
+step('unlink gone', lambda: os.unlink('${dir}/gone'))
+`);
+  assert.is(r.truncate, 'ok');
+  assert.is(r['unlink gone'], 'ok');
+  await gc;
+  await new Promise((resolve) => setTimeout(resolve, 3500)); // the delayed PUTs land
+  proxy.setRules([]);
+  await assertCleanVolume(m, 'after uploads outlived their segments');
+});
+
 s3.run();
 
 const disk = suite('a full disk under the file backend');

@@ -5,7 +5,7 @@
 // Every worker owns the files of one folder `<dir>/w<n>/` and loops over random operations: create,
 // overwrite in the middle, append, truncate (by path and by handle), O_TRUNC rewrite, write-fsync-
 // write, rename (often over another file), unlink. An "orphan" worker keeps files open after
-// unlinking them. Before any call that may publish (close,
+// unlinking them and goes on writing and reading them. Before any call that may publish (close,
 // fsync, truncate, O_TRUNC open) the journal gets a `cand` record with the sha256 of the content the
 // file will have if that publish lands; after close or fsync returns it gets a `dur` record (those
 // bytes must survive the crash). Renames and unlinks are journaled before (`mv`, `rm`) and after
@@ -221,10 +221,20 @@ async function main(): Promise<void> {
       journal({ k: 'rm', id: file.id, path });
       await unlink(join(dir, path));
       journal({ k: 'rmd', id: file.id });
-      // Held open across the crash: the next mount must retire it. (Reads and writes through the
-      // handle would belong here too, but libfuse answers ENOENT to every call on an unlinked file
-      // while fuse-native does not set flag_nullpath_ok; see the report of issue 6.)
-      await new Promise((r) => setTimeout(r, 1500 + int(2000)));
+      // Still open: it stays readable and writable until closed, and a crash now leaves it as an
+      // orphan for the next mount to retire. (fstat is left out: libfuse has no name to stat by.)
+      const until = Date.now() + 1000 + int(2000);
+      while (Date.now() < until) {
+        const data = randomBytes(1 + int(256 * KiB));
+        const at = int(file.content.length + 1);
+        await handle.write(data, 0, data.length, at);
+        file.content = written(file.content, at, data);
+        const back = Buffer.alloc(file.content.length + 1);
+        let filled = 0;
+        for (let got = -1; got !== 0 && filled < back.length; filled += got) got = (await handle.read(back, filled, back.length - filled, filled)).bytesRead;
+        if (filled !== file.content.length || !back.subarray(0, filled).equals(file.content)) throw new Error(`unlinked open file ${path} reads back wrong`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await handle.close();
     }
   };

@@ -167,9 +167,12 @@ export async function startFaultProxy(target: string, options: { seed?: number }
       counts = fresh();
     },
     async close() {
+      rules = [];
       for (const socket of sockets) socket.destroy();
+      const closed = once(server, 'close');
       server.close();
-      await once(server, 'close');
+      server.closeAllConnections();
+      await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
       upstreamAgent.destroy();
     },
   };

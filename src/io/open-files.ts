@@ -14,6 +14,7 @@ interface OpenEntry {
 
 export class OpenFiles implements OpenFileOracle {
   private readonly open = new Map<number, OpenEntry>();
+  private readonly closing = new Map<number, Promise<void>>();
   private ctx!: BodyContext;
 
   bind(ctx: BodyContext): void {
@@ -35,6 +36,10 @@ export class OpenFiles implements OpenFileOracle {
 
   /** Opens a handle on `ino`; `created` is the inode of a file just created, which has no body yet. */
   async acquire(ino: number, created?: Inode): Promise<FileBody> {
+    // An open during the last release's publish waits for it: if that publish fails, the session
+    // is discarded, and this open must not share (and later publish) the failed bytes.
+    const closing = this.closing.get(ino);
+    if (closing) await closing;
     let entry = this.open.get(ino);
     if (!entry) {
       const body = created ? Promise.resolve(FileBody.empty(this.ctx, created)) : this.namespace.getattr(ino).then((inode) => {
@@ -55,6 +60,21 @@ export class OpenFiles implements OpenFileOracle {
     if (!entry) return;
     entry.handles--;
     if (entry.handles > 0) return;
+    const closing = this.closeLast(ino, entry);
+    const settled = closing.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.closing.set(ino, settled);
+    try {
+      await closing;
+    } finally {
+      if (this.closing.get(ino) === settled) this.closing.delete(ino);
+    }
+  }
+
+  /** The last handle is gone: publish (or discard an unlinked file's session), forget the body. */
+  private async closeLast(ino: number, entry: OpenEntry): Promise<void> {
     const body = await entry.body;
     let publishError: unknown;
     try {
@@ -64,12 +84,10 @@ export class OpenFiles implements OpenFileOracle {
     } catch (err) {
       publishError = err;
     }
-    if (entry.handles === 0) {
-      this.open.delete(ino);
-      if (publishError) body.discard();
-      const inode = await this.namespace.getattr(ino).catch(() => undefined);
-      if (inode && inode.nlink === 0) await this.namespace.releaseOrphan(ino);
-    }
+    this.open.delete(ino);
+    if (publishError) body.discard();
+    const inode = await this.namespace.getattr(ino).catch(() => undefined);
+    if (inode && inode.nlink === 0) await this.namespace.releaseOrphan(ino);
     if (publishError) throw publishError;
   }
 

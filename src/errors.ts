@@ -25,13 +25,10 @@ export const NameTooLong = make('ENAMETOOLONG');
 export const Invalid = make('EINVAL');
 export const NotPermitted = make('EPERM');
 export const AccessDenied = make('EACCES');
-export const TooManyLinks = make('EMLINK');
 export const ReadOnly = make('EROFS');
 export const IOError = make('EIO');
 export const NoSpace = make('ENOSPC');
 export const NoAttribute = make('ENODATA');
-export const RangeError_ = make('ERANGE');
-export const BadHandle = make('EBADF');
 export const NotSupported = make('ENOTSUP');
 
 export function isStrataError(err: unknown, code?: ErrorCode): err is StrataError {

@@ -262,17 +262,14 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       const body = handle.body;
       // The kernel's buffer is reused after we answer: write() copies it into block buffers now.
       body.write(handle.flags & O_APPEND ? body.sizeBytes : position, buffer.subarray(0, length));
-      if (!body.mustDrain) {
+      const written = () => {
         recordFuseOp('write', startedMs, 0);
         recordFuseBytes('write', length);
-        return cb(length);
-      }
+        cb(length);
+      };
+      if (!body.mustDrain) return written();
       body.drain().then(
-        () => {
-          recordFuseOp('write', startedMs, 0);
-          recordFuseBytes('write', length);
-          cb(length);
-        },
+        written,
         (err: unknown) => {
           const errno = errnoOf(err);
           recordFuseOp('write', startedMs, errno);

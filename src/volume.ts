@@ -66,7 +66,6 @@ export class Volume {
     readonly namespace: Namespace,
     readonly files: OpenFiles,
     readonly bodyContext: BodyContext,
-    readonly objectStoreConfig: ObjectStoreConfig,
   ) {}
 
   static async open(options: VolumeOptions): Promise<Volume> {
@@ -105,7 +104,7 @@ export class Volume {
       clock: Date.now,
     };
     files.bind(ctx);
-    volume = new Volume(options.volume, paths, kv, store, namespace, files, ctx, objectStoreConfig);
+    volume = new Volume(options.volume, paths, kv, store, namespace, files, ctx);
     await volume.initialize(options.owner ?? { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 });
     return volume;
   }

@@ -162,10 +162,6 @@ export class FileBody {
     return this.timesDirty ? { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs } : null;
   }
 
-  get dirtyBytes(): number {
-    return [...this.dirty.values()].reduce((sum, b) => sum + b.buffer.length, 0) + this.segments.reduce((sum, s) => sum + (s.bytes?.length ?? 0), 0);
-  }
-
   currentManifests(): ReadonlyMap<number, ChunkManifest> {
     return this.manifests;
   }

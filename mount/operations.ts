@@ -102,7 +102,8 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     const t = await target(path);
     if (t.kind === 'stats') {
       const text = Buffer.from(await options.statsText());
-      const body = { read: async (offset: number, length: number) => text.subarray(offset, offset + length) } as unknown as FileBody;
+      const readInto = async (out: Buffer, offset: number, length: number) => text.copy(out, 0, Math.min(offset, text.length), Math.min(offset + length, text.length));
+      const body = { readInto } as unknown as FileBody;
       return handles.add({ kind: 'file', ino: 0, flags, body, snapshot: true });
     }
     if (t.kind === 'snapshots-root') throw new StrataError('EISDIR', `${path} is a directory`);
@@ -238,9 +239,8 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       const startedMs = performance.now();
       const handle = handles.get(fd);
       if (!handle || handle.kind !== 'file') return cb(ERRNO.EBADF);
-      handle.body.read(position, length).then(
-        (bytes) => {
-          const copied = bytes.copy(buffer, 0, 0, Math.min(bytes.length, length));
+      handle.body.readInto(buffer, position, Math.min(length, buffer.length)).then(
+        (copied) => {
           recordFuseOp('read', startedMs, 0);
           recordFuseBytes('read', copied);
           cb(copied);

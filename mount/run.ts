@@ -9,6 +9,7 @@ import type { Caller } from '../src/meta/namespace.js';
 import type { Volume } from '../src/volume.js';
 import { makeOperations } from './operations.js';
 import { callerContext } from './caller.js';
+import { DEFAULT_READAHEAD_KIB, setReadahead } from './readahead.js';
 
 const run = promisify(execFile);
 
@@ -80,6 +81,9 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     entryTimeout: '1',
   });
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
+  await setReadahead(mountpoint, DEFAULT_READAHEAD_KIB).catch((err: unknown) =>
+    options.log('could not widen the kernel readahead window; sequential reads will be slower', { cause: err instanceof Error ? err.message : String(err) }),
+  );
   let stopping: Promise<void> | undefined;
   return {
     mountpoint,

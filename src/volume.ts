@@ -90,15 +90,16 @@ export class Volume {
     const kv = await VersionedKV.open(raw, () => (volume?.pinCount ?? 0) > 0);
     const files = new OpenFiles();
     const namespace = new Namespace(kv, files, options.readOnly ?? false);
+    const blockPool = new BlockPool(BLOCK_BYTES, 16);
     const ctx: BodyContext = {
       volume: options.volume,
       namespace,
       store,
-      cache: new BlockCache(store, options.cacheBytes ?? DEFAULT_CACHE_BYTES),
+      cache: new BlockCache(store, options.cacheBytes ?? DEFAULT_CACHE_BYTES, blockPool),
       leases: new LeaseTable(),
       generations: new GenerationAllocator(kv),
       uploads: new UploadQueue(options.uploadConcurrency ?? 16, options.maxDirtyBytes ?? DEFAULT_MAX_DIRTY_BYTES),
-      blockPool: new BlockPool(BLOCK_BYTES, 16),
+      blockPool,
       chunkBytes: CHUNK_BYTES,
       blockBytes: BLOCK_BYTES,
       clock: Date.now,

@@ -1,10 +1,16 @@
 // The read-through block cache: whole objects keyed by object key, bounded in bytes, each checked
 // against its digest when fetched. Concurrent misses for one object share one GET.
+//
+// Fetches read into block buffers from the pool, and evicted blocks go back to it. Every reader
+// copies out of a cached block before its next macrotask (a hit is copied at once; a fetch is
+// copied in the promise reactions that follow it), so an evicted buffer is handed back only on
+// setImmediate, once those reactions have run.
 
 import { LRUCache } from 'lru-cache';
 import { IOError } from '../errors.js';
 import { blockDigest } from '../layout/digest.js';
 import type { ObjectStore } from '../object/store.js';
+import type { BlockPool } from './block-pool.js';
 
 export interface CacheStats {
   hits: number;
@@ -19,39 +25,34 @@ export class BlockCache {
   private readonly inflight = new Map<string, Promise<Buffer>>();
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
-  constructor(private readonly store: ObjectStore, maxBytes: number) {
+  constructor(private readonly store: ObjectStore, maxBytes: number, private readonly pool: BlockPool) {
     this.cache = new LRUCache<string, Buffer>({
       maxSize: Math.max(maxBytes, 1),
       sizeCalculation: (buf) => Math.max(buf.length, 1),
-      dispose: (_buf, _key, reason) => {
+      dispose: (buf, _key, reason) => {
         if (reason === 'evict') this.stats.evictions++;
+        if (this.isPooled(buf)) setImmediate(() => this.pool.give(Buffer.from(buf.buffer, buf.byteOffset, this.pool.blockBytes)));
       },
     });
   }
 
   /** The whole object, verified against `digestUri`; a mismatch is an EIO naming the key. */
   get(objectKey: string, digestUri: string): Promise<Buffer> {
-    const cached = this.cache.get(objectKey);
-    if (cached) {
-      this.stats.hits++;
-      return Promise.resolve(cached);
-    }
+    const cached = this.cached(objectKey);
+    if (cached) return Promise.resolve(cached);
     const pending = this.inflight.get(objectKey);
     if (pending) return pending;
     this.stats.misses++;
-    const fetch = this.store
-      .get(objectKey)
-      .then((bytes) => {
-        const actual = blockDigest(bytes);
-        if (actual !== digestUri) {
-          throw IOError(`checksum mismatch for object ${objectKey}: expected ${digestUri}, got ${actual} (${bytes.length} bytes)`);
-        }
-        this.cache.set(objectKey, bytes);
-        return bytes;
-      })
-      .finally(() => this.inflight.delete(objectKey));
+    const fetch = this.fetch(objectKey, digestUri).finally(() => this.inflight.delete(objectKey));
     this.inflight.set(objectKey, fetch);
     return fetch;
+  }
+
+  /** The whole object if it is cached now (it was verified when fetched), without waiting. */
+  cached(objectKey: string): Buffer | undefined {
+    const bytes = this.cache.get(objectKey);
+    if (bytes) this.stats.hits++;
+    return bytes;
   }
 
   has(objectKey: string): boolean {
@@ -60,5 +61,33 @@ export class BlockCache {
 
   currentStats(): CacheStats {
     return { ...this.stats, bytes: this.cache.calculatedSize ?? 0 };
+  }
+
+  private async fetch(objectKey: string, digestUri: string): Promise<Buffer> {
+    const buffer = this.pool.take();
+    let bytes: Buffer;
+    try {
+      bytes = await this.store.get(objectKey, undefined, buffer);
+    } catch (err) {
+      this.pool.give(buffer);
+      throw err;
+    }
+    const actual = blockDigest(bytes);
+    if (actual !== digestUri) {
+      this.pool.give(buffer);
+      throw IOError(`checksum mismatch for object ${objectKey}: expected ${digestUri}, got ${actual} (${bytes.length} bytes)`);
+    }
+    if (bytes.buffer !== buffer.buffer) this.pool.give(buffer);
+    else if (bytes.length < buffer.length / 2) {
+      // A small object would pin a whole block buffer while the cache counts only its bytes.
+      bytes = Buffer.from(bytes);
+      this.pool.give(buffer);
+    }
+    this.cache.set(objectKey, bytes);
+    return bytes;
+  }
+
+  private isPooled(buf: Buffer): boolean {
+    return buf.byteOffset === 0 && buf.buffer.byteLength === this.pool.blockBytes;
   }
 }

@@ -1,4 +1,4 @@
-// Reusable block buffers for the write path. A fresh 4 MiB buffer costs page faults on first touch
+// Reusable block buffers for write sessions and the block cache. A fresh 4 MiB buffer costs page faults on first touch
 // and work for the GC later (about 10x the copy into it), so uploaded blocks hand theirs back here.
 
 export class BlockPool {

@@ -78,6 +78,9 @@ export interface PublishOptions {
 /** The largest sequential readahead window, in blocks. */
 const MAX_READAHEAD_BLOCKS = 8;
 
+/** How far out of order a sequential reader's requests may arrive (the kernel's readahead window is 1 MiB). */
+const STREAM_REORDER_BYTES = 2 * 1024 * 1024;
+
 /** Past this many slices a chunk is compacted into one. */
 export const MAX_SLICES_PER_CHUNK = 16;
 
@@ -118,7 +121,8 @@ export class FileBody {
   private seq = 0;
   private timesDirty = false;
   private readonly publishLock = new Mutex();
-  private lastReadEnd = -1;
+  /** where the current sequential read stream has got to; -1 before the first read */
+  private streamEnd = -1;
   private readaheadBlocks = 1;
 
   sizeBytes: number;
@@ -329,49 +333,67 @@ export class FileBody {
   /** Base and segments older than `belowSeq`, without dirty buffers: what a sealed span covers. */
   private async readLayers(offset: number, length: number, belowSeq: number): Promise<Buffer> {
     const out = Buffer.allocUnsafe(length);
+    await this.readLayersInto(out, offset, length, belowSeq);
+    return out;
+  }
+
+  /** Fills `out[0, length)` with the bytes at `offset` of base and segments older than `belowSeq`. */
+  private async readLayersInto(out: Buffer, offset: number, length: number, belowSeq: number): Promise<void> {
     const { chunkBytes } = this.ctx;
     const end = offset + length;
     const firstChunk = Math.floor(offset / chunkBytes);
     const lastChunk = Math.floor((end - 1) / chunkBytes);
     const below = this.segments.filter((s) => s.seq < belowSeq && s.chunkIndex >= firstChunk && s.chunkIndex <= lastChunk);
-    await Promise.all(below.map((segment) => segment.upload.catch(() => undefined)));
+    if (below.length > 0) await Promise.all(below.map((segment) => segment.upload.catch(() => undefined)));
     // From here to the lease nothing awaits: GC cannot delete an object between plan and lease.
     const local = new Map<string, Buffer>();
     for (const segment of below) if (segment.bytes) local.set(segment.entry.objectKey, segment.bytes);
     const keysInPlan: string[] = [];
-    const copies: Array<() => Promise<void>> = [];
+    const fetches: Array<() => Promise<void>> = [];
     for (let chunkIndex = firstChunk; chunkIndex <= lastChunk; chunkIndex++) {
       const chunkStart = Math.max(offset, chunkIndex * chunkBytes);
       const chunkEnd = Math.min(end, (chunkIndex + 1) * chunkBytes);
-      const entries = [...this.baseEntries(chunkIndex), ...below.filter((s) => s.chunkIndex === chunkIndex).map((s) => s.entry)];
+      const entries = below.length === 0 ? this.baseEntries(chunkIndex) : [...this.baseEntries(chunkIndex), ...below.filter((s) => s.chunkIndex === chunkIndex).map((s) => s.entry)];
       for (const piece of overlay(entries, chunkStart, chunkEnd)) {
         const source = piece.source;
         if (!source) {
           out.fill(0, piece.logicalOffset - offset, piece.logicalOffset - offset + piece.len);
           continue;
         }
-        keysInPlan.push(source.objectKey);
         const target = piece.logicalOffset - offset;
         const copy = (bytes: Buffer) => void bytes.copy(out, target, source.objectOffset, source.objectOffset + piece.len);
-        const localBytes = local.get(source.objectKey);
-        if (localBytes) copy(localBytes);
-        else copies.push(() => this.ctx.cache.get(source.objectKey, source.digestUri).then(copy));
+        const localBytes = local.get(source.objectKey) ?? this.ctx.cache.cached(source.objectKey);
+        if (localBytes) {
+          copy(localBytes);
+          continue;
+        }
+        keysInPlan.push(source.objectKey);
+        fetches.push(() => this.ctx.cache.get(source.objectKey, source.digestUri).then(copy));
       }
     }
+    if (fetches.length === 0) return;
     const release = this.ctx.leases.acquire(keysInPlan);
     try {
-      await Promise.all(copies.map((start) => start()));
+      // Every fetch settles before this returns: `out` may be a FUSE reply buffer, detached once answered.
+      const outcomes = await Promise.allSettled(fetches.map((start) => start()));
+      const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
       release();
     }
-    return out;
   }
 
   /** Reads up to `length` bytes at `offset`; short only at the end of the file. */
   async read(offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.allocUnsafe(Math.max(0, Math.min(offset + length, this.sizeBytes) - offset));
+    return out.subarray(0, await this.readInto(out, offset, out.length));
+  }
+
+  /** Reads up to `length` bytes at `offset` into `out`; returns how many, short only at the end of the file. */
+  async readInto(out: Buffer, offset: number, length: number): Promise<number> {
     const end = Math.min(offset + length, this.sizeBytes);
-    if (end <= offset) return Buffer.alloc(0);
-    const out = await this.readLayers(offset, end - offset, Infinity);
+    if (end <= offset) return 0;
+    await this.readLayersInto(out, offset, end - offset, Infinity);
     for (const block of this.dirty.values()) {
       for (const [from, to] of block.dirty) {
         const start = Math.max(block.blockStart + from, offset);
@@ -380,20 +402,25 @@ export class FileBody {
       }
     }
     this.readAhead(offset, end);
-    return out;
+    return end - offset;
   }
 
-  /** Sequential reads fetch the next blocks early, a window that doubles up to 8 blocks. */
+  /**
+   * Sequential reads fetch the next blocks early, a window that doubles up to 8 blocks. The kernel
+   * sends its readahead requests from several threads, so they arrive a little out of order: a
+   * read counts as sequential when it starts near where the stream has got to.
+   */
   private readAhead(offset: number, end: number): void {
-    const sequential = offset === this.lastReadEnd;
-    this.lastReadEnd = end;
+    const sequential = this.streamEnd >= 0 && Math.abs(offset - this.streamEnd) <= STREAM_REORDER_BYTES;
     if (!sequential) {
+      this.streamEnd = end;
       this.readaheadBlocks = 1;
       return;
     }
+    this.streamEnd = Math.max(this.streamEnd, end);
     const { blockBytes } = this.ctx;
-    const windowEnd = Math.min(this.sizeBytes, end + this.readaheadBlocks * blockBytes);
-    if (windowEnd > end) this.prefetch(end, windowEnd);
+    const windowEnd = Math.min(this.sizeBytes, this.streamEnd + this.readaheadBlocks * blockBytes);
+    if (windowEnd > this.streamEnd) this.prefetch(this.streamEnd, windowEnd);
     this.readaheadBlocks = Math.min(this.readaheadBlocks * 2, MAX_READAHEAD_BLOCKS);
   }
 

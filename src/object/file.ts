@@ -75,7 +75,7 @@ export class FileObjectStore implements ObjectStore {
     await Promise.all([...dirs].map(syncDir));
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     const path = this.pathOf(key);
     if (range) assertValidRange(key, range);
     let file: FileHandle | undefined;
@@ -86,7 +86,7 @@ export class FileObjectStore implements ObjectStore {
       const sizeBytes = stats.size;
       const offset = range?.offset ?? 0;
       const wantBytes = Math.max(0, Math.min(range?.length ?? Infinity, sizeBytes - offset));
-      const buffer = Buffer.allocUnsafe(wantBytes);
+      const buffer = into && into.length >= wantBytes ? into : Buffer.allocUnsafe(wantBytes);
       let filled = 0;
       while (filled < wantBytes) {
         const { bytesRead } = await file.read(buffer, filled, wantBytes - filled, offset + filled);

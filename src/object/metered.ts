@@ -18,8 +18,8 @@ export class MeteredObjectStore implements ObjectStore {
     await this.timed('put', key, () => this.inner.put(key, body), () => body.byteLength);
   }
 
-  get(key: string, range?: ByteRange): Promise<Buffer> {
-    return this.timed('get', key, () => this.inner.get(key, range), (bytes) => bytes.length);
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    return this.timed('get', key, () => this.inner.get(key, range, into), (bytes) => bytes.length);
   }
 
   head(key: string): Promise<ObjectInfo | null> {

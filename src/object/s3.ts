@@ -4,6 +4,7 @@
 
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -140,7 +141,7 @@ export class S3ObjectStore implements ObjectStore {
     );
   }
 
-  async get(key: string, range?: ByteRange): Promise<Buffer> {
+  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     assertValidKey(key);
     if (range) assertValidRange(key, range);
     if (range?.length === 0) {
@@ -155,7 +156,7 @@ export class S3ObjectStore implements ObjectStore {
           Key: this.keyPrefix + key,
           Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
         }));
-        return this.readBody(key, response, range);
+        return this.readBody(key, response, range, into);
       });
     } catch (err) {
       // A range starting at or past the end: the object exists and has no bytes there.
@@ -247,9 +248,8 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   /** Reads the whole body, refusing short bodies and bytes the range did not ask for. */
-  private async readBody(key: string, response: GetObjectCommandOutput, range?: ByteRange): Promise<Buffer> {
-    const array = (await response.Body?.transformToByteArray()) ?? new Uint8Array(0);
-    const body = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  private async readBody(key: string, response: GetObjectCommandOutput, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    const body = await collectBody(response, into);
     if (response.ContentLength !== undefined && body.length !== response.ContentLength) {
       throw new TruncatedResponse(`got ${body.length} of ${response.ContentLength} bytes`);
     }
@@ -311,4 +311,24 @@ export class S3ObjectStore implements ObjectStore {
   private bucketMissing(cause: unknown): StrataError {
     return Invalid(`bucket ${this.bucket} does not exist at endpoint ${this.endpointName}`, cause);
   }
+}
+
+/** The response body in one buffer: `into` when the announced length fits it, else a new one. */
+async function collectBody(response: GetObjectCommandOutput, into?: Buffer): Promise<Buffer> {
+  const stream = response.Body;
+  if (!stream) return Buffer.alloc(0);
+  const announced = response.ContentLength;
+  if (!into || announced === undefined || announced > into.length || !(stream instanceof Readable)) {
+    const array = await stream.transformToByteArray();
+    return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  }
+  let filled = 0;
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    if (filled + chunk.length > announced) {
+      stream.destroy();
+      throw new TruncatedResponse(`got more than the announced ${announced} bytes`);
+    }
+    filled += chunk.copy(into, filled);
+  }
+  return into.subarray(0, filled);
 }

@@ -23,8 +23,12 @@ export interface ObjectStore {
    * to survive a crash of this process; stores whose put is already durable (S3) do nothing here.
    */
   persist(keys: string[]): Promise<void>;
-  /** Reads the whole object, or `range` of it. Throws StrataError ENOENT naming the key when absent. */
-  get(key: string, range?: ByteRange): Promise<Buffer>;
+  /**
+   * Reads the whole object, or `range` of it. Throws StrataError ENOENT naming the key when absent.
+   * With `into`, bytes that fit are read into it and the result is a view of it (a reused buffer
+   * spares the page faults and GC work of a fresh one); otherwise the result is a new buffer.
+   */
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer>;
   /** Size of the object, or null when it does not exist. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Deletes the objects; keys that do not exist are not an error. */

@@ -1,0 +1,26 @@
+// The kernel's readahead window for a FUSE mount. It starts at 128 KiB, so a sequential reader has
+// one 128 KiB request in flight at a time and waits a round trip for each. A wider window keeps
+// several requests in flight, which the multi-threaded libfuse loop hands to us together.
+
+import { readFile, writeFile } from 'node:fs/promises';
+
+export const DEFAULT_READAHEAD_KIB = 1024;
+
+/** The `major:minor` device of the mount at `mountpoint`, from /proc/self/mountinfo (no call into the mount). */
+async function deviceOf(mountpoint: string): Promise<string | undefined> {
+  const mountinfo = await readFile('/proc/self/mountinfo', 'utf8');
+  let device: string | undefined;
+  for (const line of mountinfo.split('\n')) {
+    const [, , majorMinor, , point] = line.split(' ');
+    // mountinfo escapes spaces and other odd bytes in paths as octal.
+    if (point?.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(parseInt(octal, 8))) === mountpoint) device = majorMinor;
+  }
+  return device;
+}
+
+/** Sets the mount's readahead window; the caller logs a failure (an unprivileged user may not write sysfs). */
+export async function setReadahead(mountpoint: string, kib: number): Promise<void> {
+  const device = await deviceOf(mountpoint);
+  if (!device) throw new Error(`no mount at ${mountpoint} in /proc/self/mountinfo`);
+  await writeFile(`/sys/class/bdi/${device}/read_ahead_kb`, `${kib}\n`);
+}

@@ -1,6 +1,7 @@
 // Where a volume keeps its local state: $STRATA_HOME/<volume>/ (default ~/.strata/default).
 //   meta/          RocksDB
 //   objects/       the file backend's objects (when the backend is `file`)
+//   staging/       objects written in write-back mode and not yet uploaded
 //   volume.json    the volume's object-store configuration, written when it is created
 //   control.sock   the live mount's control socket (0600)
 //   mount.json     pid and mount point of the live mount
@@ -13,6 +14,7 @@ export interface VolumePaths {
   root: string;
   metaDir: string;
   objectsDir: string;
+  stagingDir: string;
   configFile: string;
   socket: string;
   mountInfo: string;
@@ -29,6 +31,7 @@ export function volumePaths(home: string, volume: string): VolumePaths {
     root,
     metaDir: join(root, 'meta'),
     objectsDir: join(root, 'objects'),
+    stagingDir: join(root, 'staging'),
     configFile: join(root, 'volume.json'),
     socket: join(root, 'control.sock'),
     mountInfo: join(root, 'mount.json'),

@@ -1,7 +1,7 @@
 // Opens a volume: wires the metadata store, the object store, the block cache, write sessions and
 // the workers together. Everything that uses a volume (mount, CLI, tests) starts here.
 
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Invalid, IOError } from './errors.js';
 import { volumePaths, type VolumePaths } from './home.js';
 import { BlockCache } from './io/block-cache.js';
@@ -19,9 +19,12 @@ import { decode, encode, type PinRecord, type VolumeRecord } from './meta/record
 import { RocksRawKV } from './meta/rocks.js';
 import { VersionedKV } from './meta/versioned.js';
 import { meteredRawKV } from './metrics.js';
+import { log, type LogLevel } from './log.js';
+import { FileObjectStore } from './object/file.js';
 import { MeteredObjectStore } from './object/metered.js';
 import { openObjectStore, type ObjectStoreConfig } from './object/open.js';
 import type { ObjectStore } from './object/store.js';
+import { WritebackObjectStore } from './object/writeback.js';
 import type { BodyContext } from './io/file-body.js';
 
 export interface VolumeOptions {
@@ -35,6 +38,12 @@ export interface VolumeOptions {
   uploadConcurrency?: number;
   /** the owner of a new volume's root directory */
   owner?: Caller;
+  /** write-back mode: puts land in the staging folder and upload in the background */
+  writeback?: boolean;
+  /** how long a staged object waits before its upload starts (write-back mode) */
+  uploadDelayMs?: number;
+  /** where the write-back uploader reports; the CLI's logger by default */
+  log?: (level: LogLevel, message: string, fields?: object) => void;
   /** wraps the RocksDB store, for fault-injection tests */
   wrapRawKV?: (raw: RawKV) => RawKV;
 }
@@ -45,6 +54,9 @@ interface StoredConfig {
 
 export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
 export const DEFAULT_MAX_DIRTY_BYTES = 256 * 1024 * 1024;
+const WRITEBACK_UPLOADS = 8;
+const WRITEBACK_RETRY_MS = 5000;
+export const DEFAULT_UPLOAD_DELAY_MS = 10_000;
 
 async function readConfig(paths: VolumePaths): Promise<StoredConfig | undefined> {
   try {
@@ -77,7 +89,11 @@ export class Volume {
       await mkdir(paths.root, { recursive: true, mode: 0o700 });
       await writeFile(paths.configFile, JSON.stringify({ objectStore: withoutSecrets(objectStoreConfig) }, null, 2) + '\n', { mode: 0o600 });
     }
-    const store = new MeteredObjectStore(openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig));
+    const store = await withWriteback(
+      new MeteredObjectStore(openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig)),
+      paths,
+      options,
+    );
     let raw: RawKV;
     try {
       raw = await RocksRawKV.open(paths.metaDir);
@@ -139,6 +155,33 @@ export class Volume {
     await this.files.publishAll(true);
     await this.kv.close();
     await this.store.close();
+  }
+}
+
+/**
+ * The write-back layer, when the mount asks for it or an earlier one left staged objects behind
+ * (they are uploaded now, in any mode); otherwise the object store itself.
+ */
+async function withWriteback(remote: ObjectStore, paths: VolumePaths, options: VolumeOptions): Promise<ObjectStore> {
+  const stageWrites = (options.writeback ?? false) && !(options.readOnly ?? false);
+  if (!stageWrites && !(await isNonEmptyDir(paths.stagingDir))) return remote;
+  const logTo = options.log ?? log;
+  return WritebackObjectStore.open(new FileObjectStore(paths.stagingDir), remote, {
+    stageWrites,
+    concurrency: WRITEBACK_UPLOADS,
+    uploadDelayMs: options.uploadDelayMs ?? DEFAULT_UPLOAD_DELAY_MS,
+    retryDelayMs: WRITEBACK_RETRY_MS,
+    log: (message, fields) => logTo(/failed/.test(message) ? 'error' : 'info', message, fields),
+    removeStaging: () => rm(paths.stagingDir, { recursive: true, force: true }),
+  });
+}
+
+async function isNonEmptyDir(path: string): Promise<boolean> {
+  try {
+    return (await readdir(path)).length > 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
   }
 }
 

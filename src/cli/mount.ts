@@ -31,6 +31,8 @@ const MOUNT_FLAGS = {
   ...VOLUME_FLAGS,
   foreground: 'boolean',
   'read-only': 'boolean',
+  writeback: 'boolean',
+  'upload-delay': 'duration',
   snapshot: 'string',
   'allow-other': 'boolean',
   'cache-size': 'bytes',
@@ -39,7 +41,7 @@ const MOUNT_FLAGS = {
   'log-level': 'string',
 } as const;
 
-const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
+const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--writeback [--upload-delay <duration>]] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
 
 /** `.stats` keeps one text this long, so a getattr and the open and reads after it agree on its size. */
 const STATS_TEXT_TTL_MS = 1000;
@@ -58,6 +60,10 @@ export async function mount(argv: string[]): Promise<number> {
   if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}, not ${JSON.stringify(logLevel)}`);
   const metricsPort = flags['metrics-port'] as number | undefined;
   if (metricsPort !== undefined && metricsPort > 65_535) throw new UsageError(`--metrics-port ${metricsPort} is not a TCP port (0-65535; 0 picks a free one)`);
+  if (flags.writeback === true && (flags['read-only'] === true || flags.snapshot !== undefined)) {
+    throw new UsageError('--writeback is for writing; it cannot go with --read-only or --snapshot');
+  }
+  if (flags['upload-delay'] !== undefined && flags.writeback !== true) throw new UsageError('--upload-delay applies to --writeback only');
   const options = volumeOptions(flags);
   await checkVolumeHome(options, { mayCreate: true });
   if (!flags.foreground) return detach(argv, volumePaths(options.home, options.volume).logFile);
@@ -65,7 +71,7 @@ export async function mount(argv: string[]): Promise<number> {
   setLogLevel(logLevel);
   if (await recoverStaleMount(mountpoint)) log('warn', 'recovered a stale mount point left by a process that died', { mountpoint });
   const readOnly = flags['read-only'] === true || flags.snapshot !== undefined;
-  const volume = await Volume.open({ ...options, readOnly, cacheBytes: flags['cache-size'] as number | undefined });
+  const volume = await Volume.open({ ...options, readOnly, writeback: flags.writeback === true, uploadDelayMs: flags['upload-delay'] as number | undefined, cacheBytes: flags['cache-size'] as number | undefined });
   const cleanups: Array<() => Promise<unknown>> = [() => volume.close()];
   const cleanUp = async () => {
     for (const step of cleanups.reverse()) await step().catch((err: unknown) => log('error', 'stopping failed', { cause: err instanceof Error ? err.message : String(err) }));

@@ -73,6 +73,13 @@ export class Namespace {
   private readonly lock = new Mutex();
   private readonly inodeCache = new LRUCache<number, Inode>({ max: 200_000 });
   private readonly dentryCache = new LRUCache<string, Dentry | false>({ max: 400_000 });
+  /** every extended attribute of an inode, by name: the kernel asks for security.capability on each write */
+  private readonly xattrCache = new LRUCache<number, Map<string, Buffer>>({ max: 100_000 });
+  /**
+   * Counts commits applied to the caches. A read that missed the cache fills it only if no commit
+   * was applied while it read the store: otherwise it could put back a value just replaced.
+   */
+  private commitsApplied = 0;
   private nextIno: number | undefined;
 
   constructor(
@@ -100,6 +107,7 @@ export class Namespace {
 
   async commit(txn: Txn, sync = false): Promise<number> {
     const version = await this.kv.commit(txn.mutations, { sync });
+    this.commitsApplied += 1;
     for (const [ino, inode] of txn.inodes) {
       if (inode) this.inodeCache.set(ino, inode);
       else this.inodeCache.delete(ino);
@@ -116,10 +124,11 @@ export class Namespace {
       const cached = this.inodeCache.get(ino);
       if (cached) return cached;
     }
+    const before = this.commitsApplied;
     const value = await this.kv.get(keys.inode(ino), atVersion);
     if (!value) throw NotFound(`no inode ${ino}`);
     const inode = decode<Inode>(value);
-    if (atVersion === undefined) this.inodeCache.set(ino, inode);
+    if (atVersion === undefined && this.commitsApplied === before) this.inodeCache.set(ino, inode);
     return inode;
   }
 
@@ -136,9 +145,10 @@ export class Namespace {
       const cached = this.dentryCache.get(cacheKey);
       if (cached !== undefined) return cached || undefined;
     }
+    const before = this.commitsApplied;
     const value = await this.kv.get(keys.dentry(parent, name), atVersion);
     const dentry = value ? decode<Dentry>(value) : undefined;
-    if (atVersion === undefined) this.dentryCache.set(cacheKey, dentry ?? false);
+    if (atVersion === undefined && this.commitsApplied === before) this.dentryCache.set(cacheKey, dentry ?? false);
     return dentry;
   }
 
@@ -231,6 +241,7 @@ export class Namespace {
       txn.putInode(inode);
       txn.putDentry(parentIno, name, { ino, type: fileTypeOf(mode) });
       txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now });
+      txn.afterCommit(() => this.xattrCache.set(ino, new Map()));
       await this.commit(txn);
       return inode;
     });
@@ -299,6 +310,7 @@ export class Namespace {
     const [start, end] = keys.xattrRange(ino);
     for (const entry of await this.kv.scan(start, end)) txn.del(entry.key);
     txn.delInode(ino);
+    txn.afterCommit(() => this.xattrCache.delete(ino));
   }
 
   /** Called when the last handle of an unlinked file closes: its inode and body go now. */
@@ -442,15 +454,29 @@ export class Namespace {
   async getxattr(ino: number, name: string, atVersion?: number): Promise<Buffer> {
     await this.getattr(ino, atVersion);
     validateXattrName(name);
-    const value = await this.kv.get(keys.xattr(ino, name), atVersion);
+    const value = (await this.xattrsOf(ino, atVersion)).get(name);
     if (!value) throw NoAttribute(`no extended attribute ${name} on inode ${ino}`);
-    return Buffer.from(decode<{ value: string }>(value).value, 'base64');
+    return value;
   }
 
   async listxattr(ino: number, atVersion?: number): Promise<string[]> {
     await this.getattr(ino, atVersion);
+    // In key order, as a scan of the store lists them.
+    return [...(await this.xattrsOf(ino, atVersion)).keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
+  /** Every extended attribute of `ino`; the live ones from the cache. */
+  private async xattrsOf(ino: number, atVersion?: number): Promise<Map<string, Buffer>> {
+    if (atVersion === undefined) {
+      const cached = this.xattrCache.get(ino);
+      if (cached) return cached;
+    }
+    const before = this.commitsApplied;
     const [start, end] = keys.xattrRange(ino);
-    return (await this.kv.scan(start, end, { atVersion })).map((entry) => parseKey.xattrName(entry.key));
+    const entries = await this.kv.scan(start, end, { atVersion });
+    const values = new Map(entries.map((entry) => [parseKey.xattrName(entry.key), Buffer.from(decode<{ value: string }>(entry.value).value, 'base64')]));
+    if (atVersion === undefined && this.commitsApplied === before) this.xattrCache.set(ino, values);
+    return values;
   }
 
   setxattr(ino: number, name: string, value: Buffer, flags: number): Promise<void> {
@@ -462,12 +488,14 @@ export class Namespace {
       if (name.startsWith('user.') && (inode.mode & S_IFMT) !== S_IFREG && (inode.mode & S_IFMT) !== S_IFDIR) {
         throw NotPermitted(`user extended attributes are only for regular files and directories`);
       }
-      const exists = (await this.kv.get(keys.xattr(ino, name))) !== undefined;
+      const exists = (await this.xattrsOf(ino)).has(name);
       if (flags & XATTR_CREATE && exists) throw Exists(`extended attribute ${name} already exists`);
       if (flags & XATTR_REPLACE && !exists) throw NoAttribute(`no extended attribute ${name}`);
       const txn = new Txn();
       txn.put(keys.xattr(ino, name), { value: value.toString('base64') });
       txn.putInode({ ...inode, ctimeMs: this.clock() });
+      const stored = Buffer.from(value);
+      txn.afterCommit(() => this.xattrCache.get(ino)?.set(name, stored));
       await this.commit(txn);
     });
   }
@@ -476,10 +504,11 @@ export class Namespace {
     return this.mutate(async () => {
       const inode = await this.getattr(ino);
       validateXattrName(name);
-      if (!(await this.kv.get(keys.xattr(ino, name)))) throw NoAttribute(`no extended attribute ${name}`);
+      if (!(await this.xattrsOf(ino)).has(name)) throw NoAttribute(`no extended attribute ${name}`);
       const txn = new Txn();
       txn.del(keys.xattr(ino, name));
       txn.putInode({ ...inode, ctimeMs: this.clock() });
+      txn.afterCommit(() => this.xattrCache.get(ino)?.delete(name));
       await this.commit(txn);
     });
   }

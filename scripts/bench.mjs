@@ -2,12 +2,14 @@
 // Strata beside its ceiling and its peers, in one run (numbers on a shared machine are noisy: only
 // compare figures from the same run). Targets: local disk; a null fuse-native filesystem with
 // Strata's mount options (scripts/bench-null-fs.mjs), the ceiling for any fuse-native filesystem;
-// Strata on the file backend and on s3rver; s3fs and rclone on s3rver when installed. Every
+// Strata on the file backend and on s3rver (also in write-back mode); s3rver's own PUT and GET rates
+// with the AWS SDK (4 MiB objects, 8 in flight), the bar for Strata's sequential figures on s3rver;
+// s3fs and rclone on s3rver when installed. Every
 // workload runs through the kernel with ordinary tools (dd, fio, ls, tar, rsync) or
 // scripts/bench-worker.mjs, each in a child process and capped in time; every FUSE server runs in
 // its own child process.
 //
-//   scripts/bench [--quick] [--targets local,null,strata-file,strata-s3,s3fs,rclone]
+//   scripts/bench [--quick] [--targets local,null,strata-file,s3rver,strata-s3,strata-s3-wb,s3fs,rclone]
 //                 [--workloads seq,parallel,randread,files-1k,files-10k,stat,ls,untar,rsync]
 //                 [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]
 //
@@ -26,10 +28,11 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STRATA_BIN = join(ROOT, 'dist/src/cli/main.js');
 const NULL_FS = join(ROOT, 'scripts/bench-null-fs.mjs');
 const WORKER = join(ROOT, 'scripts/bench-worker.mjs');
+const S3_RAW = join(ROOT, 'scripts/bench-s3-raw.mjs');
 const S3RVER_HELPER = join(ROOT, 'dist/test/helpers/s3rver.js');
 const MiB = 1024 * 1024;
 
-const ALL_TARGETS = ['local', 'null', 'strata-file', 'strata-s3', 's3fs', 'rclone'];
+const ALL_TARGETS = ['local', 'null', 'strata-file', 's3rver', 'strata-s3', 'strata-s3-wb', 's3fs', 'rclone'];
 const ALL_WORKLOADS = ['seq', 'parallel', 'randread', 'files-1k', 'files-10k', 'stat', 'ls', 'untar', 'rsync'];
 
 // ---------------------------------------------------------------------------------------------
@@ -511,11 +514,41 @@ function makeTargets(work) {
       label: 'Strata, file backend',
       start: () => strata('strata-file', [], {}),
     },
+    s3rver: {
+      label: "s3rver's own PUT / GET rate (AWS SDK)",
+      /** Only the sequential figures: PUT and GET of the same amount of data as the dd runs. */
+      measure: async () => {
+        const s3 = await s3rver();
+        try {
+          const env = { ...process.env, AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey };
+          const result = await mustRun(process.execPath, [S3_RAW, s3.endpoint, s3.bucket, String(SIZES.seqMiB)], { cap: capMs * 2, env });
+          if (result.capped) throw new Error(`s3rver PUT and GET of ${sizeText(SIZES.seqMiB)} took over ${2 * SIZES.capS} s`);
+          const { putMBs, getMBs } = JSON.parse(result.stdout);
+          return { 'seq-write': { value: putMBs }, 'seq-read': { value: getMBs } };
+        } finally {
+          await s3.stop();
+        }
+      },
+    },
     'strata-s3': {
       label: 'Strata on s3rver',
       start: async () => {
         const s3 = await s3rver();
         const target = await strata('strata-s3', ['--object-backend', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--path-style'], {
+          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+        }).catch(async (err) => {
+          await s3.stop();
+          throw err;
+        });
+        return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
+      },
+    },
+    'strata-s3-wb': {
+      label: 'Strata on s3rver, --writeback',
+      start: async () => {
+        const s3 = await s3rver();
+        const target = await strata('strata-s3-wb', ['--object-backend', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--path-style', '--writeback'], {
           AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
           AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
         }).catch(async (err) => {
@@ -626,6 +659,8 @@ function report(results, metrics, targets, ratios, header) {
     'Reads are cold: kernel caches dropped, and Strata, s3fs and rclone remounted, before each.',
     "Small files, tar and rsync stop the clock when the last close returns, without sync (Strata's close publishes: like local disk's page cache, it survives a crash of the writer).",
     'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
+    "The s3rver column is s3rver's own rate with the AWS SDK (4 MiB objects, 8 in flight): PUT under seq write, GET under seq read.",
+    'strata-s3-wb is Strata mounted with --writeback: close returns once the objects are in the local staging folder.',
   );
   return lines.join('\n');
 }
@@ -714,6 +749,20 @@ async function main() {
       continue;
     }
     await mkdir(join(work, name), { recursive: true });
+    if (def.measure) {
+      const targetStart = Date.now();
+      try {
+        say(`${name}: measuring`);
+        result.metrics = await def.measure();
+        say(`${name}: ${Object.entries(result.metrics).map(([k, f]) => `${k} ${fmt(f.value)} MB/s`).join(', ')}`);
+      } catch (err) {
+        result.status = 'failed';
+        result.error = err.message;
+        say(`${name}: FAILED: ${err.message}`);
+      }
+      result.seconds = Math.round((Date.now() - targetStart) / 1000);
+      continue;
+    }
     let target;
     const targetStart = Date.now();
     try {
@@ -763,8 +812,9 @@ async function main() {
   const ran = options.targets.filter((t) => results[t]);
   const strataTargets = ran.filter((t) => t.startsWith('strata') && results[t].status === 'ok');
   const others = ran.filter((t) => !t.startsWith('strata') && results[t].status === 'ok');
-  // Strata on s3rver is compared with the s3 peers; Strata on files with them only when it ran alone.
-  const peersOf = (s) => others.filter((o) => !['s3fs', 'rclone'].includes(o) || s === 'strata-s3' || !strataTargets.includes('strata-s3'));
+  // Strata on s3rver is compared with s3rver itself and the s3 peers; Strata on files with them only when it ran alone.
+  const onS3 = (s) => s.startsWith('strata-s3');
+  const peersOf = (s) => others.filter((o) => !['s3rver', 's3fs', 'rclone'].includes(o) || onS3(s) || !strataTargets.some(onS3));
   const ratios = {};
   for (const s of strataTargets) {
     for (const o of peersOf(s)) {

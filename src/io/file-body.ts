@@ -124,6 +124,8 @@ export class FileBody {
   /** where the current sequential read stream has got to; -1 before the first read */
   private streamEnd = -1;
   private readaheadBlocks = 1;
+  /** readahead has asked for the published objects up to here; each read asks only for what lies past it */
+  private prefetchedTo = 0;
 
   sizeBytes: number;
   mtimeMs: number;
@@ -301,8 +303,11 @@ export class FileBody {
     const { objectKey } = segment.entry;
     const bytes = segment.bytes!;
     const staged: StagedRecord = { stagedAtMs: this.ctx.clock() };
-    await this.ctx.namespace.kv.commit([{ type: 'put', key: keys.staged(objectKey), value: encode(staged) }]);
-    await this.ctx.uploads.run(() => this.ctx.store.put(objectKey, bytes));
+    // The staged record is committed while the object is written, and before it appears under its key.
+    const recorded = this.ctx.namespace.kv.commit([{ type: 'put', key: keys.staged(objectKey), value: encode(staged) }]);
+    recorded.catch(() => undefined);
+    await this.ctx.uploads.run(() => this.ctx.store.put(objectKey, bytes, recorded));
+    await recorded;
     segment.failed = null;
     segment.bytes = null;
     this.ctx.blockPool.give(segment.buffer);
@@ -415,12 +420,17 @@ export class FileBody {
     if (!sequential) {
       this.streamEnd = end;
       this.readaheadBlocks = 1;
+      this.prefetchedTo = 0;
       return;
     }
     this.streamEnd = Math.max(this.streamEnd, end);
     const { blockBytes } = this.ctx;
     const windowEnd = Math.min(this.sizeBytes, this.streamEnd + this.readaheadBlocks * blockBytes);
-    if (windowEnd > this.streamEnd) this.prefetch(this.streamEnd, windowEnd);
+    const from = Math.max(this.streamEnd, this.prefetchedTo);
+    if (windowEnd > from) {
+      this.prefetch(from, windowEnd);
+      this.prefetchedTo = windowEnd;
+    }
     this.readaheadBlocks = Math.min(this.readaheadBlocks * 2, MAX_READAHEAD_BLOCKS);
   }
 
@@ -510,6 +520,7 @@ export class FileBody {
     });
     this.manifests = manifests;
     this.baseEntriesCache.clear();
+    this.prefetchedTo = 0;
     const committed = new Set(committing);
     this.segments = this.segments.filter((s) => !committed.has(s));
     for (const segment of committing) segment.releaseLease();

@@ -6,12 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
+import { SmallWrites } from './small-writes.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './validate.js';
 
 /** Names of in-progress writes; never listed, and no key may end in such a name. */
 const TEMP_PREFIX = '.tmp-';
 const DELETE_CONCURRENCY = 64;
+/** Objects up to this size are written by a worker thread (see small-writes.ts). */
+const SMALL_OBJECT_BYTES = 256 * 1024;
 
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -27,16 +30,24 @@ export class FileObjectStore implements ObjectStore {
   readonly description: string;
   /** Folders known to exist; objects are never removed with their folder, so this never goes stale. */
   private readonly knownDirs = new Set<string>();
+  private readonly smallWrites = new SmallWrites();
 
   constructor(private readonly root: string) {
     this.description = `file:${root}`;
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
     const path = this.pathOf(key);
     const dir = dirname(path);
     const tempPath = join(dir, tempNameFor(path));
     try {
+      if (body.byteLength <= SMALL_OBJECT_BYTES) {
+        await this.smallWrites.write(dir, !this.knownDirs.has(dir), tempPath, body);
+        this.knownDirs.add(dir);
+        await ready;
+        await this.smallWrites.rename(tempPath, path);
+        return;
+      }
       if (!this.knownDirs.has(dir)) {
         await mkdir(dir, { recursive: true });
         this.knownDirs.add(dir);
@@ -47,6 +58,7 @@ export class FileObjectStore implements ObjectStore {
       } finally {
         await file.close();
       }
+      await ready;
       await rename(tempPath, path);
     } catch (err) {
       await rm(tempPath, { force: true }).catch(() => undefined);
@@ -154,7 +166,9 @@ export class FileObjectStore implements ObjectStore {
     yield* this.walk(folderKey, prefix);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.smallWrites.close();
+  }
 
   /**
    * Yields the objects under the folder for `folderKey` (`''` or ending in '/') in key order.

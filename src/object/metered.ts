@@ -14,8 +14,8 @@ export class MeteredObjectStore implements ObjectStore {
     return this.inner.description;
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
-    await this.timed('put', key, () => this.inner.put(key, body), () => body.byteLength);
+  async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
+    await this.timed('put', key, () => this.inner.put(key, body, ready), () => body.byteLength);
   }
 
   get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {

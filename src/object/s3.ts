@@ -129,10 +129,21 @@ export class S3ObjectStore implements ObjectStore {
         requestTimeout: IDLE_SOCKET_TIMEOUT_MS,
       },
     });
+    // The signer would hash every 4 MiB body with SHA-256 on the main thread (a second of CPU per
+    // GiB written). Each object's own digest is checked on every read, so the body goes unsigned.
+    this.client.middlewareStack.add(
+      (next, context) => (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (context.commandName === 'PutObjectCommand' && request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'strataUnsignedPayload' },
+    );
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
+  async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
     assertValidKey(key);
+    await ready;
     const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     await this.call('writing', key, () =>
       this.client.send(new PutObjectCommand({

@@ -16,8 +16,12 @@ export interface ByteRange {
 export interface ObjectStore {
   /** A short human name for logs and `strata status`, for example `file:/home/u/.strata/default/objects`. */
   readonly description: string;
-  /** Writes a whole object. A key is written once; the write is atomic (readers see all or nothing). */
-  put(key: string, body: Uint8Array): Promise<void>;
+  /**
+   * Writes a whole object. A key is written once; the write is atomic (readers see all or nothing).
+   * The object appears under its key only after `ready` resolves (the caller's record that it
+   * exists, say); a backend may prepare the write meanwhile. If `ready` rejects, nothing appears.
+   */
+  put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void>;
   /**
    * Makes objects written by put survive a machine crash (fsync's promise). A put alone only has
    * to survive a crash of this process; stores whose put is already durable (S3) do nothing here.

@@ -66,9 +66,9 @@ export class WritebackObjectStore implements ObjectStore {
     return this.waiting.size + this.uploading.size;
   }
 
-  async put(key: string, body: Uint8Array): Promise<void> {
-    if (!this.options.stageWrites) return this.remote.put(key, body);
-    await this.staging.put(key, body);
+  async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
+    if (!this.options.stageWrites) return this.remote.put(key, body, ready);
+    await this.staging.put(key, body, ready);
     this.waiting.set(key, Date.now() + this.options.uploadDelayMs);
     this.pump();
   }

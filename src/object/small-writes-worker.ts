@@ -1,0 +1,32 @@
+// The worker thread behind SmallWrites: each request is a few synchronous file-system calls, run
+// here so that the mount's main thread never blocks on them.
+
+import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { parentPort } from 'node:worker_threads';
+import type { SmallWriteReply, SmallWriteRequest } from './small-writes.js';
+
+function perform(request: SmallWriteRequest): void {
+  if (request.op === 'rename') {
+    renameSync(request.from, request.to);
+    return;
+  }
+  if (request.makeDir) mkdirSync(request.dir, { recursive: true });
+  const fd = openSync(request.path, 'wx');
+  try {
+    for (let written = 0; written < request.body.length; ) written += writeSync(fd, request.body, written);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+parentPort!.on('message', (request: SmallWriteRequest) => {
+  let reply: SmallWriteReply;
+  try {
+    perform(request);
+    reply = { id: request.id };
+  } catch (err) {
+    const failure = err as NodeJS.ErrnoException;
+    reply = { id: request.id, error: { message: failure.message, code: failure.code } };
+  }
+  parentPort!.postMessage(reply);
+});

@@ -439,6 +439,19 @@ function makeTargets(work) {
     return server;
   };
 
+  /** Strata mounted on an s3rver of its own, which stops with it. */
+  const strataOnS3rver = async (name, mountArgs) => {
+    const s3 = await s3rver();
+    const target = await strata(name, ['--object-backend', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--path-style', ...mountArgs], {
+      AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    }).catch(async (err) => {
+      await s3.stop();
+      throw err;
+    });
+    return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
+  };
+
   const strata = async (name, objectArgs, env) => {
     const base = join(work, name);
     const home = join(base, 'home');
@@ -532,31 +545,11 @@ function makeTargets(work) {
     },
     'strata-s3': {
       label: 'Strata on s3rver',
-      start: async () => {
-        const s3 = await s3rver();
-        const target = await strata('strata-s3', ['--object-backend', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--path-style'], {
-          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-        }).catch(async (err) => {
-          await s3.stop();
-          throw err;
-        });
-        return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
-      },
+      start: () => strataOnS3rver('strata-s3', []),
     },
     'strata-s3-wb': {
       label: 'Strata on s3rver, --writeback',
-      start: async () => {
-        const s3 = await s3rver();
-        const target = await strata('strata-s3-wb', ['--object-backend', 's3', '--endpoint', s3.endpoint, '--bucket', s3.bucket, '--path-style', '--writeback'], {
-          AWS_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-          AWS_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
-        }).catch(async (err) => {
-          await s3.stop();
-          throw err;
-        });
-        return { ...target, stop: async () => { await target.stop(); await s3.stop(); } };
-      },
+      start: () => strataOnS3rver('strata-s3-wb', ['--writeback']),
     },
     s3fs: {
       label: 's3fs on s3rver',

@@ -14,6 +14,7 @@ import { keys } from '../meta/keys.js';
 import { decode, S_IFDIR, S_IFMT, S_IFREG, type Inode } from '../meta/records.js';
 import { countRecords, metricsText, onObjectsDeleted } from '../metrics.js';
 import { findPin, listPins, pinSnapshot, retireSnapshot } from '../snapshot/pins.js';
+import { WritebackObjectStore } from '../object/writeback.js';
 import type { Volume } from '../volume.js';
 
 /** `done` of `total` units (bytes for put and get, objects for gc and fsck). */
@@ -77,6 +78,8 @@ export interface StatusReport {
   cache: { hits: number; misses: number; evictions: number; bytes: number; hitRate: number | null };
   uploadsInFlight: number;
   dirtyBytes: number;
+  /** objects in the write-back staging folder that the object store does not hold yet */
+  writebackPending: number;
 }
 
 /** Bytes a directory tree occupies on disk (allocated blocks, as du counts them). */
@@ -140,6 +143,7 @@ async function status(ctx: OperationContext): Promise<StatusReport> {
     cache: { ...cache, hitRate: cache.hits + cache.misses === 0 ? null : cache.hits / (cache.hits + cache.misses) },
     uploadsInFlight: volume.bodyContext.uploads.inFlight,
     dirtyBytes: volume.bodyContext.uploads.bytesHeld,
+    writebackPending: volume.store instanceof WritebackObjectStore ? volume.store.pendingUploads : 0,
   };
 }
 

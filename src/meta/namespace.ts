@@ -75,6 +75,8 @@ export class Namespace {
   private readonly dentryCache = new LRUCache<string, Dentry | false>({ max: 400_000 });
   /** every extended attribute of an inode, by name: the kernel asks for security.capability on each write */
   private readonly xattrCache = new LRUCache<number, Map<string, Buffer>>({ max: 100_000 });
+  /** `<ino>/<name>` of attributes known to be absent, for inodes whose attributes are not all cached */
+  private readonly xattrAbsent = new LRUCache<string, true>({ max: 100_000 });
   /**
    * Counts commits applied to the caches. A read that missed the cache fills it only if no commit
    * was applied while it read the store: otherwise it could put back a value just replaced.
@@ -454,7 +456,7 @@ export class Namespace {
   async getxattr(ino: number, name: string, atVersion?: number): Promise<Buffer> {
     await this.getattr(ino, atVersion);
     validateXattrName(name);
-    const value = (await this.xattrsOf(ino, atVersion)).get(name);
+    const value = atVersion === undefined ? await this.liveXattr(ino, name) : await this.storedXattr(ino, name, atVersion);
     if (!value) throw NoAttribute(`no extended attribute ${name} on inode ${ino}`);
     return value;
   }
@@ -463,6 +465,27 @@ export class Namespace {
     await this.getattr(ino, atVersion);
     // In key order, as a scan of the store lists them.
     return [...(await this.xattrsOf(ino, atVersion)).keys()].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
+  /**
+   * One live attribute. Without the inode's attributes cached it is one lookup (loading them all is
+   * a scan, and `ls -l` asks once per file), and an absent name is remembered: the kernel asks for
+   * security.capability before every write.
+   */
+  private async liveXattr(ino: number, name: string): Promise<Buffer | undefined> {
+    const all = this.xattrCache.get(ino);
+    if (all) return all.get(name);
+    const absentKey = `${ino}/${name}`;
+    if (this.xattrAbsent.has(absentKey)) return undefined;
+    const before = this.commitsApplied;
+    const value = await this.storedXattr(ino, name);
+    if (!value && this.commitsApplied === before) this.xattrAbsent.set(absentKey, true);
+    return value;
+  }
+
+  private async storedXattr(ino: number, name: string, atVersion?: number): Promise<Buffer | undefined> {
+    const stored = await this.kv.get(keys.xattr(ino, name), atVersion);
+    return stored && Buffer.from(decode<{ value: string }>(stored).value, 'base64');
   }
 
   /** Every extended attribute of `ino`; the live ones from the cache. */
@@ -495,7 +518,10 @@ export class Namespace {
       txn.put(keys.xattr(ino, name), { value: value.toString('base64') });
       txn.putInode({ ...inode, ctimeMs: this.clock() });
       const stored = Buffer.from(value);
-      txn.afterCommit(() => this.xattrCache.get(ino)?.set(name, stored));
+      txn.afterCommit(() => {
+        this.xattrCache.get(ino)?.set(name, stored);
+        this.xattrAbsent.delete(`${ino}/${name}`);
+      });
       await this.commit(txn);
     });
   }

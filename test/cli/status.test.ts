@@ -14,7 +14,7 @@ const test = suite('strata status');
 const FIELDS = [
   'volume', 'backend', 'home', 'mounted', 'mountpoint', 'pid', 'uptimeSeconds', 'logFile', 'metricsUrl',
   'metadataVersion', 'metadataBytes', 'objects', 'objectBytes', 'inodes', 'files', 'directories', 'fileBytes',
-  'pins', 'gcQueue', 'staged', 'historyRecords', 'cache', 'uploadsInFlight', 'dirtyBytes',
+  'pins', 'gcQueue', 'staged', 'historyRecords', 'cache', 'uploadsInFlight', 'dirtyBytes', 'writebackPending',
 ].sort();
 
 test('status --json on a volume with no mount reports every field with its sizes and counts', async () => {
@@ -44,6 +44,7 @@ test('status --json on a volume with no mount reports every field with its sizes
     assert.equal(Object.keys(report.cache as object).sort(), ['bytes', 'evictions', 'hitRate', 'hits', 'misses']);
     assert.is(report.uploadsInFlight, 0);
     assert.is(report.dirtyBytes, 0);
+    assert.is(report.writebackPending, 0);
     const metrics = (await strata(['status', '--metrics', '--home', home])).stdout;
     assert.match(metrics, /^strata_volume_info\{volume="default",backend="file:[^"]+"\} 1$/m, 'with no mount, the metrics describe the volume opened for them');
     assert.match(metrics, /^strata_pins 1$/m);

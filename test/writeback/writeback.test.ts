@@ -92,6 +92,9 @@ writeback('close returns with the objects staged; a crash leaves them for the ne
     const staged = await countFiles(join(m.home, 'default', 'staging'));
     assert.ok(staged >= 52, `the closed files' objects are in the staging folder (${staged})`);
     assert.equal(await remoteKeys(s3, prefix), [], 'nothing reached the object store within the upload delay');
+    const status = JSON.parse((await m.strata(['status', '--json'])).stdout) as { writebackPending: number; backend: string };
+    assert.is(status.writebackPending, staged, 'status counts the staged objects');
+    assert.match(status.backend, /write-back staging/);
     for (const [name, sha] of files) assert.is(sha256(await readFile(join(m.mountpoint, name))), sha, `${name} reads back from staging`);
 
     await m.kill();

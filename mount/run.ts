@@ -17,6 +17,8 @@ export interface MountOptions {
   readOnly: boolean;
   allowOther: boolean;
   snapshotVersion?: number;
+  /** widen the kernel's readahead window (off when Strata's own readahead is off) */
+  kernelReadahead: boolean;
   log: (message: string, fields?: object) => void;
   statsText: () => Promise<string>;
 }
@@ -81,9 +83,11 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     entryTimeout: '1',
   });
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
-  await setReadahead(mountpoint, DEFAULT_READAHEAD_KIB).catch((err: unknown) =>
-    options.log('could not widen the kernel readahead window; sequential reads will be slower', { cause: err instanceof Error ? err.message : String(err) }),
-  );
+  if (options.kernelReadahead) {
+    await setReadahead(mountpoint, DEFAULT_READAHEAD_KIB).catch((err: unknown) =>
+      options.log('could not widen the kernel readahead window; sequential reads will be slower', { cause: err instanceof Error ? err.message : String(err) }),
+    );
+  }
   let stopping: Promise<void> | undefined;
   return {
     mountpoint,

@@ -34,6 +34,8 @@ export interface VolumeOptions {
   objectStore?: ObjectStoreConfig;
   readOnly?: boolean;
   cacheBytes?: number;
+  /** the largest window fetched ahead of a sequential reader; 0 turns readahead off */
+  readaheadBytes?: number;
   maxDirtyBytes?: number;
   uploadConcurrency?: number;
   /** the owner of a new volume's root directory */
@@ -54,6 +56,7 @@ interface StoredConfig {
 
 export const DEFAULT_CACHE_BYTES = 512 * 1024 * 1024;
 export const DEFAULT_MAX_DIRTY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_READAHEAD_BYTES = 32 * 1024 * 1024;
 const WRITEBACK_UPLOADS = 8;
 const WRITEBACK_RETRY_MS = 5000;
 export const DEFAULT_UPLOAD_DELAY_MS = 10_000;
@@ -118,6 +121,7 @@ export class Volume {
       blockPool,
       chunkBytes: CHUNK_BYTES,
       blockBytes: BLOCK_BYTES,
+      readaheadBlocks: Math.ceil((options.readaheadBytes ?? DEFAULT_READAHEAD_BYTES) / BLOCK_BYTES),
       clock: Date.now,
     };
     files.bind(ctx);

@@ -36,12 +36,13 @@ const MOUNT_FLAGS = {
   snapshot: 'string',
   'allow-other': 'boolean',
   'cache-size': 'bytes',
+  readahead: 'bytes',
   grace: 'duration',
   'metrics-port': 'integer',
   'log-level': 'string',
 } as const;
 
-const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--writeback [--upload-delay <duration>]] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
+const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--writeback [--upload-delay <duration>]] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--readahead <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
 
 /** `.stats` keeps one text this long, so a getattr and the open and reads after it agree on its size. */
 const STATS_TEXT_TTL_MS = 1000;
@@ -71,7 +72,7 @@ export async function mount(argv: string[]): Promise<number> {
   setLogLevel(logLevel);
   if (await recoverStaleMount(mountpoint)) log('warn', 'recovered a stale mount point left by a process that died', { mountpoint });
   const readOnly = flags['read-only'] === true || flags.snapshot !== undefined;
-  const volume = await Volume.open({ ...options, readOnly, writeback: flags.writeback === true, uploadDelayMs: flags['upload-delay'] as number | undefined, cacheBytes: flags['cache-size'] as number | undefined });
+  const volume = await Volume.open({ ...options, readOnly, writeback: flags.writeback === true, uploadDelayMs: flags['upload-delay'] as number | undefined, readaheadBytes: flags.readahead as number | undefined, cacheBytes: flags['cache-size'] as number | undefined });
   const cleanups: Array<() => Promise<unknown>> = [() => volume.close()];
   const cleanUp = async () => {
     for (const step of cleanups.reverse()) await step().catch((err: unknown) => log('error', 'stopping failed', { cause: err instanceof Error ? err.message : String(err) }));
@@ -108,6 +109,7 @@ export async function mount(argv: string[]): Promise<number> {
       readOnly,
       allowOther: flags['allow-other'] === true,
       snapshotVersion,
+      kernelReadahead: flags.readahead !== 0,
       log: (message, fields) => log('error', message, fields),
       statsText: memoized(STATS_TEXT_TTL_MS, () => metricsText(volume)),
     });

@@ -41,6 +41,8 @@ export interface BodyContext {
   blockPool: BlockPool;
   chunkBytes: number;
   blockBytes: number;
+  /** the largest window fetched ahead of a sequential reader, in blocks; 0 turns readahead off */
+  readaheadBlocks: number;
   clock: () => number;
 }
 
@@ -74,9 +76,6 @@ export interface PublishOptions {
   contentType?: string;
   sync?: boolean;
 }
-
-/** The largest sequential readahead window, in blocks. */
-const MAX_READAHEAD_BLOCKS = 8;
 
 /** How far out of order a sequential reader's requests may arrive (the kernel's readahead window is 1 MiB). */
 const STREAM_REORDER_BYTES = 2 * 1024 * 1024;
@@ -123,7 +122,8 @@ export class FileBody {
   private readonly publishLock = new Mutex();
   /** where the current sequential read stream has got to; -1 before the first read */
   private streamEnd = -1;
-  private readaheadBlocks = 1;
+  /** the current readahead window, in blocks: 0 until a second read in a row is sequential */
+  private readaheadBlocks = 0;
   /** readahead has asked for the published objects up to here; each read asks only for what lies past it */
   private prefetchedTo = 0;
 
@@ -411,15 +411,18 @@ export class FileBody {
   }
 
   /**
-   * Sequential reads fetch the next blocks early, a window that doubles up to 8 blocks. The kernel
+   * Sequential reads fetch the next blocks early, a window that doubles up to the context's
+   * `readaheadBlocks`. The kernel
    * sends its readahead requests from several threads, so they arrive a little out of order: a
    * read counts as sequential when it starts near where the stream has got to.
    */
   private readAhead(offset: number, end: number): void {
+    if (this.ctx.readaheadBlocks === 0) return;
     const sequential = this.streamEnd >= 0 && Math.abs(offset - this.streamEnd) <= STREAM_REORDER_BYTES;
     if (!sequential) {
+      // A random reader lands near the last read now and then; only two in a row start readahead.
       this.streamEnd = end;
-      this.readaheadBlocks = 1;
+      this.readaheadBlocks = 0;
       this.prefetchedTo = 0;
       return;
     }
@@ -431,7 +434,7 @@ export class FileBody {
       this.prefetch(from, windowEnd);
       this.prefetchedTo = windowEnd;
     }
-    this.readaheadBlocks = Math.min(this.readaheadBlocks * 2, MAX_READAHEAD_BLOCKS);
+    this.readaheadBlocks = Math.min(Math.max(1, this.readaheadBlocks * 2), this.ctx.readaheadBlocks);
   }
 
   /** Starts fetching the published objects behind [start, end) into the block cache, without copying. */

@@ -77,7 +77,25 @@ export class WritebackObjectStore implements ObjectStore {
   async persist(keys: string[]): Promise<void> {
     const staged = keys.filter((key) => this.isStaged(key));
     const uploaded = keys.filter((key) => !this.isStaged(key));
-    await Promise.all([staged.length > 0 ? this.staging.persist(staged) : undefined, uploaded.length > 0 ? this.remote.persist(uploaded) : undefined]);
+    await Promise.all([staged.length > 0 ? this.persistStaged(staged) : undefined, uploaded.length > 0 ? this.remote.persist(uploaded) : undefined]);
+  }
+
+  /** An upload may finish and remove a staged copy while it is being synced: that key is in the object store then. */
+  private async persistStaged(keys: string[]): Promise<void> {
+    try {
+      await this.staging.persist(keys);
+    } catch {
+      await Promise.all(
+        keys.map(async (key) => {
+          try {
+            await this.staging.persist([key]);
+          } catch (err) {
+            if (this.isStaged(key)) throw err;
+            await this.remote.persist([key]);
+          }
+        }),
+      );
+    }
   }
 
   async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
@@ -190,6 +208,8 @@ export class WritebackObjectStore implements ObjectStore {
     try {
       const bytes = await this.staging.get(key);
       await this.remote.put(key, bytes);
+      // The object store holds it now: reads and syncs go there before the staged copy goes.
+      this.uploading.delete(key);
       if (this.deletedWhileUploading.delete(key)) await this.remote.delete([key]);
       else await this.staging.delete([key]);
       this.failing.delete(key);

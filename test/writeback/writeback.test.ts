@@ -130,6 +130,8 @@ writeback('uploads start after the delay; a file removed within it is never uplo
     await waitFor('the kept file to be uploaded', async () => (await remoteKeys(s3, prefix)).includes(kept[0]!));
     const remote = await remoteKeys(s3, prefix);
     for (const key of gone) assert.not.ok(remote.includes(key), `${key} of the removed file was never uploaded`);
+    // fsync of a file whose earlier blocks are uploading or uploaded: each staged copy is synced, or is in the store
+    await m.sh(`dd if=/dev/urandom of=${m.mountpoint}/synced bs=1M count=6 status=none && sleep 2.5 && dd if=/dev/urandom of=${m.mountpoint}/synced bs=1M count=6 seek=6 conv=notrunc,fsync status=none`);
     await m.sh(`head -c 3000 /dev/urandom > ${m.mountpoint}/late`);
     const late = await objectKeysOf(m, '/late');
     await m.unmount();

@@ -19,7 +19,7 @@ import { decode, encode, type PinRecord, type VolumeRecord } from './meta/record
 import { RocksRawKV } from './meta/rocks.js';
 import { VersionedKV } from './meta/versioned.js';
 import { meteredRawKV } from './metrics.js';
-import { log, type LogLevel } from './log.js';
+import { log } from './log.js';
 import { FileObjectStore } from './object/file.js';
 import { MeteredObjectStore } from './object/metered.js';
 import { openObjectStore, type ObjectStoreConfig } from './object/open.js';
@@ -44,8 +44,6 @@ export interface VolumeOptions {
   writeback?: boolean;
   /** how long a staged object waits before its upload starts (write-back mode) */
   uploadDelayMs?: number;
-  /** where the write-back uploader reports; the CLI's logger by default */
-  log?: (level: LogLevel, message: string, fields?: object) => void;
   /** wraps the RocksDB store, for fault-injection tests */
   wrapRawKV?: (raw: RawKV) => RawKV;
 }
@@ -169,13 +167,12 @@ export class Volume {
 async function withWriteback(remote: ObjectStore, paths: VolumePaths, options: VolumeOptions): Promise<ObjectStore> {
   const stageWrites = (options.writeback ?? false) && !(options.readOnly ?? false);
   if (!stageWrites && !(await isNonEmptyDir(paths.stagingDir))) return remote;
-  const logTo = options.log ?? log;
   return WritebackObjectStore.open(new FileObjectStore(paths.stagingDir), remote, {
     stageWrites,
     concurrency: WRITEBACK_UPLOADS,
     uploadDelayMs: options.uploadDelayMs ?? DEFAULT_UPLOAD_DELAY_MS,
     retryDelayMs: WRITEBACK_RETRY_MS,
-    log: (message, fields) => logTo(/failed/.test(message) ? 'error' : 'info', message, fields),
+    log,
     removeStaging: () => rm(paths.stagingDir, { recursive: true, force: true }),
   });
 }

@@ -23,6 +23,8 @@ export interface CacheStats {
 export class BlockCache {
   private readonly cache: LRUCache<string, Buffer>;
   private readonly inflight = new Map<string, Promise<Buffer>>();
+  /** the memory of cached blocks that came from the pool, and go back to it when evicted */
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
   readonly stats = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(private readonly store: ObjectStore, maxBytes: number, private readonly pool: BlockPool) {
@@ -31,7 +33,7 @@ export class BlockCache {
       sizeCalculation: (buf) => Math.max(buf.length, 1),
       dispose: (buf, _key, reason) => {
         if (reason === 'evict') this.stats.evictions++;
-        if (this.isPooled(buf)) setImmediate(() => this.pool.give(Buffer.from(buf.buffer, buf.byteOffset, this.pool.blockBytes)));
+        if (this.pooled.delete(buf.buffer)) setImmediate(() => this.pool.give(Buffer.from(buf.buffer, 0, this.pool.blockBytes)));
       },
     });
   }
@@ -82,12 +84,8 @@ export class BlockCache {
       // A small object would pin a whole block buffer while the cache counts only its bytes.
       bytes = Buffer.from(bytes);
       this.pool.give(buffer);
-    }
+    } else this.pooled.add(buffer.buffer);
     this.cache.set(objectKey, bytes);
     return bytes;
-  }
-
-  private isPooled(buf: Buffer): boolean {
-    return buf.byteOffset === 0 && buf.buffer.byteLength === this.pool.blockBytes;
   }
 }

@@ -412,9 +412,9 @@ export class FileBody {
 
   /**
    * Sequential reads fetch the next blocks early, a window that doubles up to the context's
-   * `readaheadBlocks`. The kernel
-   * sends its readahead requests from several threads, so they arrive a little out of order: a
-   * read counts as sequential when it starts near where the stream has got to.
+   * `readaheadBlocks`. The kernel sends its readahead requests from several threads, so they
+   * arrive a little out of order: a read counts as sequential when it starts near where the
+   * stream has got to.
    */
   private readAhead(offset: number, end: number): void {
     if (this.ctx.readaheadBlocks === 0) return;

@@ -5,6 +5,7 @@
 // a mount that stopped or crashed are uploaded the next time the volume opens, whatever the mode.
 
 import { isStrataError } from '../errors.js';
+import type { LogLevel } from '../log.js';
 import type { FileObjectStore } from './file.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
 
@@ -20,7 +21,7 @@ export interface WritebackOptions {
   uploadDelayMs: number;
   /** the pause before an upload that failed is tried again */
   retryDelayMs: number;
-  log: (message: string, fields?: object) => void;
+  log: (level: LogLevel, message: string, fields?: object) => void;
   /** removes the emptied staging folder (its per-inode folders stay behind objects) */
   removeStaging: () => Promise<void>;
 }
@@ -56,7 +57,7 @@ export class WritebackObjectStore implements ObjectStore {
       store.waiting.set(key, 0);
       leftOver += 1;
     }
-    if (leftOver > 0) options.log('uploading objects an earlier mount staged', { objects: leftOver });
+    if (leftOver > 0) options.log('info', 'uploading objects an earlier mount staged', { objects: leftOver });
     store.pump();
     return store;
   }
@@ -144,7 +145,7 @@ export class WritebackObjectStore implements ObjectStore {
   async close(): Promise<void> {
     this.closing = true;
     if (this.pendingUploads > 0) {
-      this.options.log('uploading staged objects before closing', { objects: this.pendingUploads });
+      this.options.log('info', 'uploading staged objects before closing', { objects: this.pendingUploads });
       await new Promise<void>((resolve) => {
         this.drained.push(resolve);
         this.pump();
@@ -154,7 +155,7 @@ export class WritebackObjectStore implements ObjectStore {
     clearTimeout(this.wakeTimer);
     await Promise.all([this.staging.close(), this.remote.close()]);
     if (this.pendingUploads === 0) await this.options.removeStaging();
-    else this.options.log('staged objects stay for the next mount to upload', { objects: this.pendingUploads });
+    else this.options.log('warn', 'staged objects stay for the next mount to upload', { objects: this.pendingUploads });
   }
 
   private isStaged(key: string): boolean {
@@ -217,7 +218,7 @@ export class WritebackObjectStore implements ObjectStore {
       if (this.deletedWhileUploading.delete(key) || isStrataError(err, 'ENOENT')) return;
       // Staged objects are never dropped: the upload is tried again after a pause, and at the next open.
       this.waiting.set(key, 0);
-      if (!this.failing.has(key)) this.options.log('upload of a staged object failed; it stays staged and is tried again', { objectKey: key, cause: err instanceof Error ? err.message : String(err) });
+      if (!this.failing.has(key)) this.options.log('error', 'upload of a staged object failed; it stays staged and is tried again', { objectKey: key, cause: err instanceof Error ? err.message : String(err) });
       this.failing.add(key);
       setTimeout(() => {
         this.failing.delete(key);

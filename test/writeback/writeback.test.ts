@@ -127,8 +127,10 @@ writeback('uploads start after the delay; a file removed within it is never uplo
     const gone = await objectKeysOf(m, '/gone');
     await m.sh(`rm ${m.mountpoint}/gone`);
     await m.strata(['gc', '--grace', '0']);
-    await waitFor('the kept file to be uploaded', async () => (await remoteKeys(s3, prefix)).includes(kept[0]!));
+    const pending = async () => (JSON.parse((await m.strata(['status', '--json'])).stdout) as { writebackPending: number }).writebackPending;
+    await waitFor('every staged upload to finish', async () => (await pending()) === 0);
     const remote = await remoteKeys(s3, prefix);
+    for (const key of kept) assert.ok(remote.includes(key), `${key} of the kept file was uploaded`);
     for (const key of gone) assert.not.ok(remote.includes(key), `${key} of the removed file was never uploaded`);
     // fsync of a file whose earlier blocks are uploading or uploaded: each staged copy is synced, or is in the store
     await m.sh(`dd if=/dev/urandom of=${m.mountpoint}/synced bs=1M count=6 status=none && sleep 2.5 && dd if=/dev/urandom of=${m.mountpoint}/synced bs=1M count=6 seek=6 conv=notrunc,fsync status=none`);

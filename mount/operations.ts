@@ -33,6 +33,8 @@ export interface AdapterOptions {
   log: (message: string, fields?: object) => void;
   /** the text of the virtual /.stats file */
   statsText: () => Promise<string>;
+  /** makes the kernel drop the attributes it caches of an inode under any of its names */
+  forgetCachedAttrs: (ino: number) => void;
 }
 
 export function makeOperations(volume: Volume, options: AdapterOptions) {
@@ -85,8 +87,8 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   const statOf = async (path: string | null): Promise<FuseStat> => {
     const t = await target(path);
     const root = await ns.getattr(ROOT_INO);
-    if (t.kind === 'snapshots-root') return toStat({ ...root, mode: S_IFDIR | 0o555, ino: 0x7fff_fff0, nlink: 2 });
-    if (t.kind === 'stats') return toStat({ ...root, mode: S_IFREG | 0o444, ino: 0x7fff_fff1, nlink: 1, sizeBytes: Buffer.byteLength(await options.statsText()) });
+    if (t.kind === 'snapshots-root') return toStat({ ...root, mode: S_IFDIR | 0o555, ino: 0x7fff_fff0, nlink: 2 }, undefined, false);
+    if (t.kind === 'stats') return toStat({ ...root, mode: S_IFREG | 0o444, ino: 0x7fff_fff1, nlink: 1, sizeBytes: Buffer.byteLength(await options.statsText()) }, undefined, false);
     const inode = await ns.resolve(t.path, t.atVersion);
     if (t.atVersion !== undefined) return toStat({ ...inode, mode: inode.mode & ~0o222 });
     return liveStat(inode);
@@ -341,6 +343,8 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         const source = await ns.resolve(await writable(existing));
         const { parent, name } = await ns.resolveParent(await writable(path));
         await ns.link(source.ino, parent.ino, name);
+        // The source's kernel inode still holds its count and ctime from before the link.
+        options.forgetCachedAttrs(source.ino);
       });
     },
 

@@ -59,12 +59,15 @@ export async function recoverStaleMount(mountpoint: string): Promise<boolean> {
 
 export async function mountVolume(volume: Volume, mountpoint: string, options: MountOptions): Promise<MountedVolume> {
   const caller = callerContext();
+  // The link handler needs the mounted Fuse, which needs the handlers first.
+  let mounted: Fuse | undefined;
   const operations = makeOperations(volume, {
     readOnly: options.readOnly,
     snapshotVersion: options.snapshotVersion,
     callerOf: (): Caller => caller.current(),
     log: options.log,
     statsText: options.statsText,
+    forgetCachedAttrs: (ino) => mounted?.forgetCachedAttrs(ino),
   });
   // fuse-native joins options into one -o string; kernel options it has no setting for ride on fsname.
   const kernelOptions = ['strata', 'big_writes', 'max_write=131072', 'use_ino', 'hard_remove', 'subtype=strata'];
@@ -77,11 +80,12 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     defaultPermissions: true,
     allowOther: options.allowOther,
     fsname: kernelOptions.join(','),
-    // Each path is its own kernel inode under libfuse's path API: cached attributes of one hard
-    // link would go stale when another changes the file.
+    // Each path is its own kernel inode under libfuse's path API: what may be cached is decided per
+    // reply (mount/stat.ts); this is the timeout of everything else.
     attrTimeout: '0',
     entryTimeout: '1',
   });
+  mounted = fuse;
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   if (options.kernelReadahead) {
     await setReadahead(mountpoint, DEFAULT_READAHEAD_KIB).catch((err: unknown) =>

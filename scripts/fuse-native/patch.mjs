@@ -2,7 +2,7 @@
 // Patches node_modules/fuse-native (2.2.6) so operation handlers learn who called them, and
 // rebuilds its native addon from source with node-gyp.
 //
-// What the patch changes (marker: "strata-fuse-context-patch v2"):
+// What the patch changes (marker: "strata-fuse-context-patch v3"):
 //   fuse-native.c
 //     - On the FUSE thread, before handing an operation to JS, records fuse_get_context()'s
 //       uid, gid, pid and umask in the operation's thread-locals struct.
@@ -17,6 +17,13 @@
 //     - (v2) Sets flag_utime_omit_ok: UTIME_OMIT is passed to JS as UINT64_MAX (low = high =
 //       0xffffffff), UTIME_NOW as the current time (clock_gettime). Without it libfuse 2.9 drops
 //       single-time updates (touch -m, touch -a, tar's time restores).
+//     - (v3) Per-reply attribute timeouts: defines fuse_reply_attr/entry/create, which take the
+//       place of libfuse's own for libfuse's calls (PLT; this addon comes first in the lookup scope
+//       of the dlopen that loads both) and raise the timeout to what the JS getattr of the same
+//       request asked for (stat array slot 18, seconds). Non-directories get it only in lookup and
+//       create replies, which name the kernel inode: those are recorded, and the new export
+//       fuse_native_forget_attrs(thread, ino) tells the kernel to drop them (a link changes the
+//       source's count and ctime, and Linux no longer drops the source's cached attributes itself).
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -29,6 +36,8 @@
 //     - (v2) fgetattr calls ops.fgetattr(path, fd, cb) (upstream called ops.getattr(path, cb) and
 //       ignored the handle); path may be null for any handle op (see above).
 //     - (v2) utimens hands undefined for an omitted atime/mtime.
+//     - (v3) stat.attrTimeout (seconds) goes to the addon with the other stat fields, and
+//       fuse.forgetCachedAttrs(ino) calls fuse_native_forget_attrs.
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
@@ -44,12 +53,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PATCH_VERSION = 2;
+const PATCH_VERSION = 3;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
 const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
 const MARKER = markerFor(PATCH_VERSION);
 // Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
-const KNOWN_OLD_VERSIONS = [1];
+const KNOWN_OLD_VERSIONS = [1, 2];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -207,6 +216,208 @@ const cEdits = (V) => [
       '  ops.flag_utime_omit_ok = 1;\n' +
       '  if (implemented[op_utimens]) ops.utimens = fuse_native_utimens;\n',
   },
+  {
+    since: 3,
+    what: '_GNU_SOURCE for dlsym(RTLD_NEXT)',
+    anchor: '#define FUSE_USE_VERSION 29\n',
+    replace: '#define _GNU_SOURCE // strata-fuse-context-patch v3: dlsym(RTLD_NEXT)\n#define FUSE_USE_VERSION 29\n',
+  },
+  {
+    since: 3,
+    what: 'dlfcn.h',
+    anchor: '#include <pthread.h>\n',
+    replace: '#include <pthread.h>\n#include <dlfcn.h> // strata-fuse-context-patch v3\n',
+  },
+  {
+    since: 3,
+    what: 'attr_timeout in fuse_thread_locals_t',
+    anchor: '  uint32_t caller_umask;\n',
+    replace:
+      '  uint32_t caller_umask;\n' +
+      '  // strata-fuse-context-patch v3: seconds the kernel may cache the attributes the last\n' +
+      '  // getattr/fgetattr of this request returned (0: libfuse\'s configured attr_timeout)\n' +
+      '  uint32_t attr_timeout;\n' +
+      '  uint64_t attr_epoch;\n',
+  },
+  {
+    since: 3,
+    what: 'each operation starts with no attribute timeout asked for',
+    anchor: '  fuse_native_capture_context(l);\\\n',
+    replace: '  fuse_native_capture_context(l);\\\n  l->attr_timeout = 0;\\\n',
+  },
+  {
+    since: 3,
+    what: 'getattr and fgetattr take the timeout the handler asked for (stat array slot 18)',
+    anchor: '  populate_stat(ints, l->stat);\n',
+    count: 2,
+    replace:
+      '  populate_stat(ints, l->stat);\n' +
+      '  l->attr_timeout = ints[18]; // strata-fuse-context-patch v3\n' +
+      '  l->attr_epoch = __atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE);\n',
+  },
+  {
+    since: 3,
+    what: 'fuse_reply_attr/entry/create with per-reply attribute timeouts; cached file attributes recorded for links',
+    anchor: '// Helpers\n// TODO: Extract into a separate file.\n',
+    replace:
+      '// strata-fuse-context-patch v3: per-reply attribute timeouts.\n' +
+      '// libfuse 2.9\'s path API answers every lookup, getattr and create with one configured attr_timeout,\n' +
+      '// but only the JS handler knows whether an inode\'s attributes may be cached. libfuse calls\n' +
+      '// fuse_reply_attr/entry/create through its PLT, and this addon comes before libfuse in the lookup\n' +
+      '// scope of the dlopen that loaded both, so the definitions below take the place of libfuse\'s: they\n' +
+      '// raise the timeout to what the JS getattr of the same request asked for (read once), then call\n' +
+      '// libfuse\'s own. Where the interposition does not happen, the configured timeout stays in force.\n' +
+      '//\n' +
+      '// Under the path API each name of a file is its own kernel inode (nodeid). A file\'s attributes are\n' +
+      '// cached only in lookup and create replies, which name the nodeid: each is recorded by st_ino until\n' +
+      '// its timeout ends, so that a link (which changes the source\'s count and ctime, and which Linux no\n' +
+      '// longer reflects in the source\'s kernel inode) can drop them first: fuse_native_forget_attrs(ino),\n' +
+      '// called by the JS link handler before it answers. Every forget also bumps strata_forget_epoch, and\n' +
+      '// a reply whose getattr ran before a forget caches nothing: its attributes may predate the link.\n' +
+      '// getattr replies name no nodeid, so they cache only directories, which never have a second name.\n' +
+      '\n' +
+      'typedef struct strata_cached_attr {\n' +
+      '  uint64_t ino;\n' +
+      '  uint64_t nodeid;\n' +
+      '  uint64_t until_ns;\n' +
+      '  struct strata_cached_attr *next;\n' +
+      '} strata_cached_attr_t;\n' +
+      '\n' +
+      '#define STRATA_CACHED_BUCKETS 4096\n' +
+      'static strata_cached_attr_t *strata_cached[STRATA_CACHED_BUCKETS];\n' +
+      'static pthread_mutex_t strata_cached_lock = PTHREAD_MUTEX_INITIALIZER;\n' +
+      'static uint64_t strata_forget_epoch = 0;\n' +
+      '\n' +
+      'static uint64_t strata_now_ns () {\n' +
+      '  struct timespec ts;\n' +
+      '  clock_gettime(CLOCK_MONOTONIC, &ts);\n' +
+      '  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;\n' +
+      '}\n' +
+      '\n' +
+      '// Drops the bucket\'s expired records; the caller holds strata_cached_lock.\n' +
+      'static strata_cached_attr_t **strata_sweep (uint64_t ino, uint64_t now) {\n' +
+      '  strata_cached_attr_t **link = &strata_cached[ino % STRATA_CACHED_BUCKETS];\n' +
+      '  while (*link != NULL) {\n' +
+      '    strata_cached_attr_t *record = *link;\n' +
+      '    if (record->until_ns < now) {\n' +
+      '      *link = record->next;\n' +
+      '      free(record);\n' +
+      '    } else {\n' +
+      '      link = &record->next;\n' +
+      '    }\n' +
+      '  }\n' +
+      '  return &strata_cached[ino % STRATA_CACHED_BUCKETS];\n' +
+      '}\n' +
+      '\n' +
+      'static int strata_remember (uint64_t ino, uint64_t nodeid, double timeout) {\n' +
+      '  uint64_t now = strata_now_ns();\n' +
+      '  // a little past the kernel\'s own expiry: the reply reaches the kernel after this\n' +
+      '  uint64_t until = now + (uint64_t) (timeout * 1e9) + 100000000ull;\n' +
+      '  pthread_mutex_lock(&strata_cached_lock);\n' +
+      '  strata_cached_attr_t **bucket = strata_sweep(ino, now);\n' +
+      '  strata_cached_attr_t *record = *bucket;\n' +
+      '  while (record != NULL && !(record->ino == ino && record->nodeid == nodeid)) record = record->next;\n' +
+      '  if (record == NULL) {\n' +
+      '    record = malloc(sizeof(strata_cached_attr_t));\n' +
+      '    if (record == NULL) {\n' +
+      '      pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '      return 0;\n' +
+      '    }\n' +
+      '    record->ino = ino;\n' +
+      '    record->nodeid = nodeid;\n' +
+      '    record->next = *bucket;\n' +
+      '    *bucket = record;\n' +
+      '  }\n' +
+      '  record->until_ns = until;\n' +
+      '  pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '  return 1;\n' +
+      '}\n' +
+      '\n' +
+      '// The timeout a reply may carry: what this request\'s getattr asked for (read once), unless a\n' +
+      '// forget came after that getattr ran.\n' +
+      'static double strata_asked_timeout (double configured) {\n' +
+      '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n' +
+      '  if (l == NULL || l->attr_timeout == 0) return configured;\n' +
+      '  double asked = (double) l->attr_timeout;\n' +
+      '  l->attr_timeout = 0;\n' +
+      '  if (__atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE) != l->attr_epoch) return configured;\n' +
+      '  return asked > configured ? asked : configured;\n' +
+      '}\n' +
+      '\n' +
+      'static double strata_entry_timeout (const struct fuse_entry_param *e) {\n' +
+      '  double timeout = strata_asked_timeout(e->attr_timeout);\n' +
+      '  if (timeout <= e->attr_timeout || e->ino == 0 || S_ISDIR(e->attr.st_mode)) return timeout;\n' +
+      '  return strata_remember((uint64_t) e->attr.st_ino, (uint64_t) e->ino, timeout) ? timeout : e->attr_timeout;\n' +
+      '}\n' +
+      '\n' +
+      '__attribute__((visibility("default"))) int fuse_reply_attr (fuse_req_t req, const struct stat *attr, double attr_timeout) {\n' +
+      '  static int (*libfuse_reply_attr) (fuse_req_t, const struct stat *, double) = NULL;\n' +
+      '  if (libfuse_reply_attr == NULL) libfuse_reply_attr = dlsym(RTLD_NEXT, "fuse_reply_attr");\n' +
+      '  double timeout = strata_asked_timeout(attr_timeout);\n' +
+      '  return libfuse_reply_attr(req, attr, S_ISDIR(attr->st_mode) ? timeout : attr_timeout);\n' +
+      '}\n' +
+      '\n' +
+      '__attribute__((visibility("default"))) int fuse_reply_entry (fuse_req_t req, const struct fuse_entry_param *e) {\n' +
+      '  static int (*libfuse_reply_entry) (fuse_req_t, const struct fuse_entry_param *) = NULL;\n' +
+      '  if (libfuse_reply_entry == NULL) libfuse_reply_entry = dlsym(RTLD_NEXT, "fuse_reply_entry");\n' +
+      '  struct fuse_entry_param entry = *e;\n' +
+      '  entry.attr_timeout = strata_entry_timeout(e);\n' +
+      '  return libfuse_reply_entry(req, &entry);\n' +
+      '}\n' +
+      '\n' +
+      '__attribute__((visibility("default"))) int fuse_reply_create (fuse_req_t req, const struct fuse_entry_param *e, const struct fuse_file_info *fi) {\n' +
+      '  static int (*libfuse_reply_create) (fuse_req_t, const struct fuse_entry_param *, const struct fuse_file_info *) = NULL;\n' +
+      '  if (libfuse_reply_create == NULL) libfuse_reply_create = dlsym(RTLD_NEXT, "fuse_reply_create");\n' +
+      '  struct fuse_entry_param entry = *e;\n' +
+      '  entry.attr_timeout = strata_entry_timeout(e);\n' +
+      '  return libfuse_reply_create(req, &entry, fi);\n' +
+      '}\n' +
+      '\n' +
+      '// Helpers\n// TODO: Extract into a separate file.\n',
+  },
+  {
+    since: 3,
+    what: 'fuse_native_forget_attrs(thread, ino)',
+    anchor: '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
+    replace:
+      '// strata-fuse-context-patch v3: drops what the kernel caches of inode `ino`\'s attributes under any name\n' +
+      '// (see strata_remember); the JS link handler calls it before it answers.\n' +
+      'NAPI_METHOD(fuse_native_forget_attrs) {\n' +
+      '  NAPI_ARGV(2)\n' +
+      '  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0);\n' +
+      '  int64_t ino;\n' +
+      '  NAPI_STATUS_THROWS(napi_get_value_int64(env, argv[1], &ino))\n' +
+      '  __atomic_add_fetch(&strata_forget_epoch, 1, __ATOMIC_ACQ_REL);\n' +
+      '  uint64_t nodeids[64];\n' +
+      '  size_t found = 0;\n' +
+      '  uint64_t now = strata_now_ns();\n' +
+      '  pthread_mutex_lock(&strata_cached_lock);\n' +
+      '  strata_cached_attr_t **link = strata_sweep((uint64_t) ino, now);\n' +
+      '  while (*link != NULL) {\n' +
+      '    strata_cached_attr_t *record = *link;\n' +
+      '    if (record->ino == (uint64_t) ino && found < 64) {\n' +
+      '      nodeids[found++] = record->nodeid;\n' +
+      '      *link = record->next;\n' +
+      '      free(record);\n' +
+      '    } else {\n' +
+      '      link = &record->next;\n' +
+      '    }\n' +
+      '  }\n' +
+      '  pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '  // offset -1: the attributes only, not the page cache\n' +
+      '  for (size_t i = 0; i < found; i++) {\n' +
+      '    if (ft->ch != NULL) fuse_lowlevel_notify_inval_inode(ft->ch, nodeids[i], -1, 0);\n' +
+      '  }\n' +
+      '  return NULL;\n' +
+      '}\n\n' +
+      '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
+  },
+  {
+    since: 3,
+    what: 'export fuse_native_forget_attrs',
+    anchor: '  NAPI_EXPORT_FUNCTION(fuse_native_get_context)\n',
+    replace: '  NAPI_EXPORT_FUNCTION(fuse_native_get_context)\n  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n',
+  },
 ].filter((e) => (e.since ?? 1) <= V);
 
 const jsEdits = (V) => [
@@ -324,6 +535,33 @@ const jsEdits = (V) => [
       '    const omitted = (low, high) => low === 0xffffffff && high === 0xffffffff\n' +
       '    const atime = omitted(atimeLow, atimeHigh) ? undefined : getDoubleArg(atimeLow, atimeHigh)\n' +
       '    const mtime = omitted(mtimeLow, mtimeHigh) ? undefined : getDoubleArg(mtimeLow, mtimeHigh)\n',
+  },
+  {
+    since: 3,
+    what: 'stat array slot 18: attribute timeout (s) for this reply',
+    anchor: '  const ints = new Uint32Array(18)\n',
+    replace: '  const ints = new Uint32Array(19)\n',
+  },
+  {
+    since: 3,
+    what: 'stat.attrTimeout',
+    anchor: '  setDoubleInt(ints, 16, toDateMS(stat && stat.ctime))\n',
+    replace:
+      '  setDoubleInt(ints, 16, toDateMS(stat && stat.ctime))\n' +
+      '  // strata-fuse-context-patch v3: seconds the kernel may cache these attributes (0: the mount\'s attrTimeout)\n' +
+      '  ints[18] = (stat && stat.attrTimeout) || 0\n',
+  },
+  {
+    since: 3,
+    what: 'fuse.forgetCachedAttrs(ino)',
+    anchor: '  errno (code) {\n',
+    replace:
+      '  // strata-fuse-context-patch v3: makes the kernel drop the attributes it caches of inode `ino`\n' +
+      '  // (st_ino) under any name; a link handler calls it before it answers.\n' +
+      '  forgetCachedAttrs (ino) {\n' +
+      '    if (this._thread) binding.fuse_native_forget_attrs(this._thread, ino >>> 0) // st_ino is sent as 32 bits\n' +
+      '  }\n\n' +
+      '  errno (code) {\n',
   },
 ].filter((e) => (e.since ?? 1) <= V);
 

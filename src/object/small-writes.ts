@@ -33,7 +33,9 @@ export class SmallWrites {
 
   /** Creates `path` (and its folder when `makeDir`) holding `body`; fails if it exists. */
   write(dir: string, makeDir: boolean, path: string, body: Uint8Array): Promise<void> {
-    return this.send({ op: 'write', dir, makeDir, path, body });
+    // A view is cloned with its whole backing buffer (a 4 MiB pool block): send an exact copy instead.
+    const exact = new Uint8Array(body);
+    return this.send({ op: 'write', dir, makeDir, path, body: exact }, [exact.buffer]);
   }
 
   rename(from: string, to: string): Promise<void> {
@@ -46,14 +48,14 @@ export class SmallWrites {
     await worker?.terminate();
   }
 
-  private send(request: WriteRequest | RenameRequest): Promise<void> {
+  private send(request: WriteRequest | RenameRequest, transfer: ArrayBuffer[] = []): Promise<void> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // Only while a request waits does the worker keep the process alive.
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ ...request, id });
+      worker.postMessage({ ...request, id }, transfer);
     });
   }
 

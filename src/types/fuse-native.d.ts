@@ -1,5 +1,5 @@
 // Type declarations for fuse-native 2.2.6 as patched by scripts/fuse-native/patch.mjs
-// ("strata-fuse-context-patch v2").
+// ("strata-fuse-context-patch v3").
 //
 // Runtime facts (read from fuse-native's index.js / fuse-native.c, libfuse 2.9 high-level API):
 // - Errors are NEGATIVE errno numbers (Fuse.ENOENT === -2). Every callback's first argument is
@@ -65,6 +65,10 @@ declare module 'fuse-native' {
       atime?: Date | number;
       mtime?: Date | number;
       ctime?: Date | number;
+      /** Patched (v3): seconds the kernel may cache these attributes, above the mount's attrTimeout.
+       *  Honoured for directories in every reply and for other inodes in lookup and create replies,
+       *  where the addon records them so that forgetCachedAttrs can drop them. */
+      attrTimeout?: number;
     }
 
     /** statfs result; every field is sent as an unsigned 32-bit integer (larger values wrap). */
@@ -231,6 +235,9 @@ declare module 'fuse-native' {
     /** Patched: the caller of the operation being dispatched, only while a handler runs
      *  synchronously; null otherwise. Prefer the handler's last argument. */
     context(): Fuse.FuseContext | null;
+    /** Patched (v3): makes the kernel drop the attributes it caches of inode `ino` (st_ino) under
+     *  any name. Call it before answering an operation that changes them behind the kernel's back. */
+    forgetCachedAttrs(ino: number): void;
 
     /** `fusermount -uz <mnt>` (lazy unmount). */
     static unmount(mountpoint: string, cb: (err: Error | null) => void): void;

@@ -26,7 +26,7 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 const Fuse = require('fuse-native');
 
-if (Fuse.strataContextPatch !== 1) {
+if (!(Fuse.strataContextPatch >= 1)) {
   console.error('fuse-native is not patched; run: node scripts/fuse-native/patch.mjs');
   process.exit(2);
 }

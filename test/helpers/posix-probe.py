@@ -359,6 +359,36 @@ def hard_links(d):
 
 
 @check
+def attrs_around_link(d):
+    """A file with one name may have its attributes cached by the kernel (from a create, or from a
+    lookup): a link must not leave them stale, under either name or on a handle opened before it,
+    nor may a write through the new name."""
+    out = {}
+    for name, relookup in (('created', False), ('looked_up', True)):
+        f, g = f'{d}/{name}', f'{d}/{name}-link'
+        os.close(os.open(f, os.O_CREAT | os.O_WRONLY, 0o644))
+        if relookup:
+            time.sleep(1.2)  # past the kernel's entry and attribute timeouts: the next stat looks up afresh
+        fd = os.open(f, os.O_RDWR)
+        try:
+            case = {'before': [st(f), st(None, fd=fd)]}
+            before = times(None, fd=fd)
+            tick()
+            case['link'] = attempt(os.link, f, g)
+            case['after_link'] = [st(f), st(None, fd=fd), st(g)]
+            case['times_after_link'] = changed(before, times(None, fd=fd))
+            with open(g, 'ab') as fh:
+                fh.write(b'through the second name')
+            case['after_write_through_link'] = [st(f), st(None, fd=fd)]
+            case['unlink_link'] = attempt(os.unlink, g)
+            case['after_unlink'] = [st(f), st(None, fd=fd)]
+        finally:
+            os.close(fd)
+        out[name] = case
+    return out
+
+
+@check
 def link_errors(d):
     os.mkdir(f'{d}/dir')
     write_file(f'{d}/f', b'')

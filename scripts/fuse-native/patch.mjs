@@ -389,25 +389,27 @@ const cEdits = (V) => [
       '  NAPI_STATUS_THROWS(napi_get_value_int64(env, argv[1], &ino))\n' +
       '  __atomic_add_fetch(&strata_forget_epoch, 1, __ATOMIC_ACQ_REL);\n' +
       '  uint64_t nodeids[64];\n' +
-      '  size_t found = 0;\n' +
-      '  uint64_t now = strata_now_ns();\n' +
-      '  pthread_mutex_lock(&strata_cached_lock);\n' +
-      '  strata_cached_attr_t **link = strata_sweep((uint64_t) ino, now);\n' +
-      '  while (*link != NULL) {\n' +
-      '    strata_cached_attr_t *record = *link;\n' +
-      '    if (record->ino == (uint64_t) ino && found < 64) {\n' +
-      '      nodeids[found++] = record->nodeid;\n' +
-      '      *link = record->next;\n' +
-      '      free(record);\n' +
-      '    } else {\n' +
-      '      link = &record->next;\n' +
+      '  size_t found;\n' +
+      '  do {\n' +
+      '    found = 0;\n' +
+      '    pthread_mutex_lock(&strata_cached_lock);\n' +
+      '    strata_cached_attr_t **link = strata_sweep((uint64_t) ino, strata_now_ns());\n' +
+      '    while (*link != NULL && found < 64) {\n' +
+      '      strata_cached_attr_t *record = *link;\n' +
+      '      if (record->ino == (uint64_t) ino) {\n' +
+      '        nodeids[found++] = record->nodeid;\n' +
+      '        *link = record->next;\n' +
+      '        free(record);\n' +
+      '      } else {\n' +
+      '        link = &record->next;\n' +
+      '      }\n' +
       '    }\n' +
-      '  }\n' +
-      '  pthread_mutex_unlock(&strata_cached_lock);\n' +
-      '  // offset -1: the attributes only, not the page cache\n' +
-      '  for (size_t i = 0; i < found; i++) {\n' +
-      '    if (ft->ch != NULL) fuse_lowlevel_notify_inval_inode(ft->ch, nodeids[i], -1, 0);\n' +
-      '  }\n' +
+      '    pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '    // offset -1: the attributes only, not the page cache\n' +
+      '    for (size_t i = 0; i < found; i++) {\n' +
+      '      if (ft->ch != NULL) fuse_lowlevel_notify_inval_inode(ft->ch, nodeids[i], -1, 0);\n' +
+      '    }\n' +
+      '  } while (found == 64);\n' +
       '  return NULL;\n' +
       '}\n\n' +
       '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',

@@ -5,7 +5,7 @@
 import { constants as fsConstants } from 'node:fs';
 import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { NotFound, ReadOnly, StrataError } from '../src/errors.js';
+import { NoAttribute, NotFound, ReadOnly, StrataError } from '../src/errors.js';
 import { FileBody } from '../src/io/file-body.js';
 import { recordFuseBytes, recordFuseOp } from '../src/metrics.js';
 import { objectKeyOf } from '../src/object/metered.js';
@@ -64,6 +64,11 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   const target = async (path: string | null): Promise<VirtualTarget> => {
     if (path === null) throw NotFound('the file has no name any more (unlinked)');
     return resolveVirtual(path, options.snapshotVersion, (name) => findPin(volume, name));
+  };
+
+  const isVirtual = async (path: string | null): Promise<boolean> => {
+    const { kind } = await target(path);
+    return kind === 'snapshots-root' || kind === 'stats';
   };
 
   const inodeAt = async (path: string): Promise<{ inode: Inode; atVersion?: number }> => {
@@ -401,8 +406,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       });
     },
 
+    // The virtual entries have no extended attributes (ls -l asks every entry for some).
     getxattr(path: string, name: string, _position: number, cb: Reply) {
       answer('getxattr', path, cb, async () => {
+        if (await isVirtual(path)) throw NoAttribute(`${path} has no extended attribute ${name}`);
         const { inode, atVersion } = await inodeAt(path);
         return [await ns.getxattr(inode.ino, name, atVersion)];
       });
@@ -410,6 +417,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
 
     listxattr(path: string, cb: Reply) {
       answer('listxattr', path, cb, async () => {
+        if (await isVirtual(path)) return [[]];
         const { inode, atVersion } = await inodeAt(path);
         return [await ns.listxattr(inode.ino, atVersion)];
       });

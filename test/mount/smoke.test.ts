@@ -28,6 +28,10 @@ test('the root listing hides .snapshots and .stats but both are reachable by pat
   const stats = await m.sh(`cat ${m.mountpoint}/.stats`);
   assert.match(stats.stdout, /^# TYPE strata_fuse_op_duration_seconds histogram$/m);
   await m.sh(`ls ${m.mountpoint}/.snapshots`);
+  // ls -l asks each entry for extended attributes: the virtual ones have none, and say so.
+  const long = await m.sh(`ls -ld ${m.mountpoint}/.stats ${m.mountpoint}/.snapshots 2>&1`);
+  assert.not.match(long.stdout, /No such file|cannot/);
+  assert.match(long.stdout, /^-r--r--r-- .*\.stats$/m);
 });
 
 test('the kernel keeps the attributes of directories and single-name files for a second', async () => {

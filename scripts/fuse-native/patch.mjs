@@ -237,23 +237,24 @@ const cEdits = (V) => [
       '  // strata-fuse-context-patch v3: seconds the kernel may cache the attributes the last\n' +
       '  // getattr/fgetattr of this request returned (0: libfuse\'s configured attr_timeout)\n' +
       '  uint32_t attr_timeout;\n' +
+      '  // the forget epoch when the operation was handed to JS (see strata_cached_attr_t)\n' +
       '  uint64_t attr_epoch;\n',
   },
   {
     since: 3,
-    what: 'each operation starts with no attribute timeout asked for',
+    what: 'each operation starts with no attribute timeout asked for, in the current forget epoch',
     anchor: '  fuse_native_capture_context(l);\\\n',
-    replace: '  fuse_native_capture_context(l);\\\n  l->attr_timeout = 0;\\\n',
+    replace:
+      '  fuse_native_capture_context(l);\\\n' +
+      '  l->attr_timeout = 0;\\\n' +
+      '  l->attr_epoch = __atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE);\\\n',
   },
   {
     since: 3,
     what: 'getattr and fgetattr take the timeout the handler asked for (stat array slot 18)',
     anchor: '  populate_stat(ints, l->stat);\n',
     count: 2,
-    replace:
-      '  populate_stat(ints, l->stat);\n' +
-      '  l->attr_timeout = ints[18]; // strata-fuse-context-patch v3\n' +
-      '  l->attr_epoch = __atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE);\n',
+    replace: '  populate_stat(ints, l->stat);\n  l->attr_timeout = ints[18]; // strata-fuse-context-patch v3\n',
   },
   {
     since: 3,
@@ -271,10 +272,14 @@ const cEdits = (V) => [
       '// Under the path API each name of a file is its own kernel inode (nodeid). A file\'s attributes are\n' +
       '// cached only in lookup and create replies, which name the nodeid: each is recorded by st_ino until\n' +
       '// its timeout ends, so that a link (which changes the source\'s count and ctime, and which Linux no\n' +
-      '// longer reflects in the source\'s kernel inode) can drop them first: fuse_native_forget_attrs(ino),\n' +
-      '// called by the JS link handler before it answers. Every forget also bumps strata_forget_epoch, and\n' +
-      '// a reply whose getattr ran before a forget caches nothing: its attributes may predate the link.\n' +
-      '// getattr replies name no nodeid, so they cache only directories, which never have a second name.\n' +
+      '// longer reflects in the source\'s kernel inode) can drop them: fuse_native_forget_attrs(ino), called\n' +
+      '// by the JS link handler before it answers. A caching reply is sent under strata_cached_lock, after\n' +
+      '// checking that no forget came since its getattr started (strata_forget_epoch) and recording it; a\n' +
+      '// forget bumps the epoch and takes the records under the same lock, then notifies. So a forget\n' +
+      '// either comes first (the reply caches nothing) or finds the record of a reply the kernel already\n' +
+      '// has (the notification then outdates it, even if the requester has not applied it yet:\n' +
+      '// attr_version). getattr replies name no nodeid, so they cache only directories, which never have\n' +
+      '// a second name.\n' +
       '\n' +
       'typedef struct strata_cached_attr {\n' +
       '  uint64_t ino;\n' +
@@ -286,6 +291,7 @@ const cEdits = (V) => [
       '#define STRATA_CACHED_BUCKETS 4096\n' +
       'static strata_cached_attr_t *strata_cached[STRATA_CACHED_BUCKETS];\n' +
       'static pthread_mutex_t strata_cached_lock = PTHREAD_MUTEX_INITIALIZER;\n' +
+      '// read with atomics; bumped only under strata_cached_lock (by the main thread, which also reads it for getattr)\n' +
       'static uint64_t strata_forget_epoch = 0;\n' +
       '\n' +
       'static uint64_t strata_now_ns () {\n' +
@@ -309,68 +315,73 @@ const cEdits = (V) => [
       '  return &strata_cached[ino % STRATA_CACHED_BUCKETS];\n' +
       '}\n' +
       '\n' +
+      '// Records that the kernel may cache `ino`\'s attributes under `nodeid`; the caller holds strata_cached_lock.\n' +
       'static int strata_remember (uint64_t ino, uint64_t nodeid, double timeout) {\n' +
       '  uint64_t now = strata_now_ns();\n' +
-      '  // a little past the kernel\'s own expiry: the reply reaches the kernel after this\n' +
+      '  // a little past the kernel\'s own expiry: the requester applies the reply after this\n' +
       '  uint64_t until = now + (uint64_t) (timeout * 1e9) + 100000000ull;\n' +
-      '  pthread_mutex_lock(&strata_cached_lock);\n' +
       '  strata_cached_attr_t **bucket = strata_sweep(ino, now);\n' +
       '  strata_cached_attr_t *record = *bucket;\n' +
       '  while (record != NULL && !(record->ino == ino && record->nodeid == nodeid)) record = record->next;\n' +
       '  if (record == NULL) {\n' +
       '    record = malloc(sizeof(strata_cached_attr_t));\n' +
-      '    if (record == NULL) {\n' +
-      '      pthread_mutex_unlock(&strata_cached_lock);\n' +
-      '      return 0;\n' +
-      '    }\n' +
+      '    if (record == NULL) return 0;\n' +
       '    record->ino = ino;\n' +
       '    record->nodeid = nodeid;\n' +
       '    record->next = *bucket;\n' +
       '    *bucket = record;\n' +
       '  }\n' +
       '  record->until_ns = until;\n' +
-      '  pthread_mutex_unlock(&strata_cached_lock);\n' +
       '  return 1;\n' +
       '}\n' +
       '\n' +
-      '// The timeout a reply may carry: what this request\'s getattr asked for (read once), unless a\n' +
-      '// forget came after that getattr ran.\n' +
-      'static double strata_asked_timeout (double configured) {\n' +
+      '// What this request\'s getattr asked for (read once; 0 if nothing), and the forget epoch it started in.\n' +
+      'static double strata_take_asked (uint64_t *epoch) {\n' +
       '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n' +
-      '  if (l == NULL || l->attr_timeout == 0) return configured;\n' +
+      '  if (l == NULL || l->attr_timeout == 0) return 0;\n' +
       '  double asked = (double) l->attr_timeout;\n' +
       '  l->attr_timeout = 0;\n' +
-      '  if (__atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE) != l->attr_epoch) return configured;\n' +
-      '  return asked > configured ? asked : configured;\n' +
-      '}\n' +
-      '\n' +
-      'static double strata_entry_timeout (const struct fuse_entry_param *e) {\n' +
-      '  double timeout = strata_asked_timeout(e->attr_timeout);\n' +
-      '  if (timeout <= e->attr_timeout || e->ino == 0 || S_ISDIR(e->attr.st_mode)) return timeout;\n' +
-      '  return strata_remember((uint64_t) e->attr.st_ino, (uint64_t) e->ino, timeout) ? timeout : e->attr_timeout;\n' +
+      '  *epoch = l->attr_epoch;\n' +
+      '  return asked;\n' +
       '}\n' +
       '\n' +
       '__attribute__((visibility("default"))) int fuse_reply_attr (fuse_req_t req, const struct stat *attr, double attr_timeout) {\n' +
       '  static int (*libfuse_reply_attr) (fuse_req_t, const struct stat *, double) = NULL;\n' +
       '  if (libfuse_reply_attr == NULL) libfuse_reply_attr = dlsym(RTLD_NEXT, "fuse_reply_attr");\n' +
-      '  double timeout = strata_asked_timeout(attr_timeout);\n' +
-      '  return libfuse_reply_attr(req, attr, S_ISDIR(attr->st_mode) ? timeout : attr_timeout);\n' +
+      '  uint64_t epoch;\n' +
+      '  double asked = strata_take_asked(&epoch);\n' +
+      '  return libfuse_reply_attr(req, attr, S_ISDIR(attr->st_mode) && asked > attr_timeout ? asked : attr_timeout);\n' +
+      '}\n' +
+      '\n' +
+      '// Sends a lookup (fi NULL) or create reply with the timeout its getattr asked for, if it may.\n' +
+      'static int strata_reply_entry (fuse_req_t req, const struct fuse_entry_param *e, const struct fuse_file_info *fi) {\n' +
+      '  static int (*libfuse_reply_entry) (fuse_req_t, const struct fuse_entry_param *) = NULL;\n' +
+      '  static int (*libfuse_reply_create) (fuse_req_t, const struct fuse_entry_param *, const struct fuse_file_info *) = NULL;\n' +
+      '  if (libfuse_reply_entry == NULL) libfuse_reply_entry = dlsym(RTLD_NEXT, "fuse_reply_entry");\n' +
+      '  if (libfuse_reply_create == NULL) libfuse_reply_create = dlsym(RTLD_NEXT, "fuse_reply_create");\n' +
+      '  struct fuse_entry_param entry = *e;\n' +
+      '  uint64_t epoch;\n' +
+      '  double asked = strata_take_asked(&epoch);\n' +
+      '  if (asked <= e->attr_timeout || e->ino == 0) {\n' +
+      '    return fi == NULL ? libfuse_reply_entry(req, &entry) : libfuse_reply_create(req, &entry, fi);\n' +
+      '  }\n' +
+      '  if (S_ISDIR(e->attr.st_mode)) {\n' +
+      '    entry.attr_timeout = asked;\n' +
+      '    return fi == NULL ? libfuse_reply_entry(req, &entry) : libfuse_reply_create(req, &entry, fi);\n' +
+      '  }\n' +
+      '  pthread_mutex_lock(&strata_cached_lock);\n' +
+      '  if (__atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE) == epoch && strata_remember((uint64_t) e->attr.st_ino, (uint64_t) e->ino, asked)) entry.attr_timeout = asked;\n' +
+      '  int res = fi == NULL ? libfuse_reply_entry(req, &entry) : libfuse_reply_create(req, &entry, fi);\n' +
+      '  pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '  return res;\n' +
       '}\n' +
       '\n' +
       '__attribute__((visibility("default"))) int fuse_reply_entry (fuse_req_t req, const struct fuse_entry_param *e) {\n' +
-      '  static int (*libfuse_reply_entry) (fuse_req_t, const struct fuse_entry_param *) = NULL;\n' +
-      '  if (libfuse_reply_entry == NULL) libfuse_reply_entry = dlsym(RTLD_NEXT, "fuse_reply_entry");\n' +
-      '  struct fuse_entry_param entry = *e;\n' +
-      '  entry.attr_timeout = strata_entry_timeout(e);\n' +
-      '  return libfuse_reply_entry(req, &entry);\n' +
+      '  return strata_reply_entry(req, e, NULL);\n' +
       '}\n' +
       '\n' +
       '__attribute__((visibility("default"))) int fuse_reply_create (fuse_req_t req, const struct fuse_entry_param *e, const struct fuse_file_info *fi) {\n' +
-      '  static int (*libfuse_reply_create) (fuse_req_t, const struct fuse_entry_param *, const struct fuse_file_info *) = NULL;\n' +
-      '  if (libfuse_reply_create == NULL) libfuse_reply_create = dlsym(RTLD_NEXT, "fuse_reply_create");\n' +
-      '  struct fuse_entry_param entry = *e;\n' +
-      '  entry.attr_timeout = strata_entry_timeout(e);\n' +
-      '  return libfuse_reply_create(req, &entry, fi);\n' +
+      '  return strata_reply_entry(req, e, fi);\n' +
       '}\n' +
       '\n' +
       '// Helpers\n// TODO: Extract into a separate file.\n',
@@ -387,12 +398,14 @@ const cEdits = (V) => [
       '  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0);\n' +
       '  int64_t ino;\n' +
       '  NAPI_STATUS_THROWS(napi_get_value_int64(env, argv[1], &ino))\n' +
-      '  __atomic_add_fetch(&strata_forget_epoch, 1, __ATOMIC_ACQ_REL);\n' +
       '  uint64_t nodeids[64];\n' +
       '  size_t found;\n' +
+      '  int bumped = 0;\n' +
       '  do {\n' +
       '    found = 0;\n' +
       '    pthread_mutex_lock(&strata_cached_lock);\n' +
+      '    if (!bumped) __atomic_add_fetch(&strata_forget_epoch, 1, __ATOMIC_ACQ_REL);\n' +
+      '    bumped = 1;\n' +
       '    strata_cached_attr_t **link = strata_sweep((uint64_t) ino, strata_now_ns());\n' +
       '    while (*link != NULL && found < 64) {\n' +
       '      strata_cached_attr_t *record = *link;\n' +

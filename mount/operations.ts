@@ -66,14 +66,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     return resolveVirtual(path, options.snapshotVersion, (name) => findPin(volume, name));
   };
 
-  const isVirtual = async (path: string | null): Promise<boolean> => {
-    const { kind } = await target(path);
-    return kind === 'snapshots-root' || kind === 'stats';
-  };
-
-  const inodeAt = async (path: string): Promise<{ inode: Inode; atVersion?: number }> => {
+  /** The inode at `path` and the version it is read at; null for the virtual entries, which have none. */
+  const inodeAt = async (path: string): Promise<{ inode: Inode; atVersion?: number } | null> => {
     const t = await target(path);
-    if (t.kind === 'snapshots-root' || t.kind === 'stats') throw NotFound(`${path} is virtual`);
+    if (t.kind === 'snapshots-root' || t.kind === 'stats') return null;
     return { inode: await ns.resolve(t.path, t.atVersion), atVersion: t.atVersion };
   };
 
@@ -330,8 +326,9 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
 
     readlink(path: string, cb: Reply) {
       answer('readlink', path, cb, async () => {
-        const { inode, atVersion } = await inodeAt(path);
-        return [await ns.readlink(inode.ino, atVersion)];
+        const found = await inodeAt(path);
+        if (!found) throw NotFound(`${path} is virtual`);
+        return [await ns.readlink(found.inode.ino, found.atVersion)];
       });
     },
 
@@ -409,17 +406,16 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     // The virtual entries have no extended attributes (ls -l asks every entry for some).
     getxattr(path: string, name: string, _position: number, cb: Reply) {
       answer('getxattr', path, cb, async () => {
-        if (await isVirtual(path)) throw NoAttribute(`${path} has no extended attribute ${name}`);
-        const { inode, atVersion } = await inodeAt(path);
-        return [await ns.getxattr(inode.ino, name, atVersion)];
+        const found = await inodeAt(path);
+        if (!found) throw NoAttribute(`${path} has no extended attribute ${name}`);
+        return [await ns.getxattr(found.inode.ino, name, found.atVersion)];
       });
     },
 
     listxattr(path: string, cb: Reply) {
       answer('listxattr', path, cb, async () => {
-        if (await isVirtual(path)) return [[]];
-        const { inode, atVersion } = await inodeAt(path);
-        return [await ns.listxattr(inode.ino, atVersion)];
+        const found = await inodeAt(path);
+        return [found ? await ns.listxattr(found.inode.ino, found.atVersion) : []];
       });
     },
 

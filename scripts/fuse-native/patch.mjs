@@ -300,14 +300,19 @@ const cEdits = (V) => [
       '  return (uint64_t) ts.tv_sec * 1000000000ull + (uint64_t) ts.tv_nsec;\n' +
       '}\n' +
       '\n' +
-      '// Drops the bucket\'s expired records; the caller holds strata_cached_lock.\n' +
-      'static strata_cached_attr_t **strata_sweep (uint64_t ino, uint64_t now) {\n' +
+      '// Drops the expired records of `ino`\'s bucket and, when `taken` is not NULL, moves the live records\n' +
+      '// of `ino` onto it; returns the bucket. The caller holds strata_cached_lock.\n' +
+      'static strata_cached_attr_t **strata_sweep (uint64_t ino, uint64_t now, strata_cached_attr_t **taken) {\n' +
       '  strata_cached_attr_t **link = &strata_cached[ino % STRATA_CACHED_BUCKETS];\n' +
       '  while (*link != NULL) {\n' +
       '    strata_cached_attr_t *record = *link;\n' +
       '    if (record->until_ns < now) {\n' +
       '      *link = record->next;\n' +
       '      free(record);\n' +
+      '    } else if (taken != NULL && record->ino == ino) {\n' +
+      '      *link = record->next;\n' +
+      '      record->next = *taken;\n' +
+      '      *taken = record;\n' +
       '    } else {\n' +
       '      link = &record->next;\n' +
       '    }\n' +
@@ -320,7 +325,7 @@ const cEdits = (V) => [
       '  uint64_t now = strata_now_ns();\n' +
       '  // a little past the kernel\'s own expiry: the requester applies the reply after this\n' +
       '  uint64_t until = now + (uint64_t) (timeout * 1e9) + 100000000ull;\n' +
-      '  strata_cached_attr_t **bucket = strata_sweep(ino, now);\n' +
+      '  strata_cached_attr_t **bucket = strata_sweep(ino, now, NULL);\n' +
       '  strata_cached_attr_t *record = *bucket;\n' +
       '  while (record != NULL && !(record->ino == ino && record->nodeid == nodeid)) record = record->next;\n' +
       '  if (record == NULL) {\n' +
@@ -398,31 +403,18 @@ const cEdits = (V) => [
       '  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0);\n' +
       '  int64_t ino;\n' +
       '  NAPI_STATUS_THROWS(napi_get_value_int64(env, argv[1], &ino))\n' +
-      '  uint64_t nodeids[64];\n' +
-      '  size_t found;\n' +
-      '  int bumped = 0;\n' +
-      '  do {\n' +
-      '    found = 0;\n' +
-      '    pthread_mutex_lock(&strata_cached_lock);\n' +
-      '    if (!bumped) __atomic_add_fetch(&strata_forget_epoch, 1, __ATOMIC_ACQ_REL);\n' +
-      '    bumped = 1;\n' +
-      '    strata_cached_attr_t **link = strata_sweep((uint64_t) ino, strata_now_ns());\n' +
-      '    while (*link != NULL && found < 64) {\n' +
-      '      strata_cached_attr_t *record = *link;\n' +
-      '      if (record->ino == (uint64_t) ino) {\n' +
-      '        nodeids[found++] = record->nodeid;\n' +
-      '        *link = record->next;\n' +
-      '        free(record);\n' +
-      '      } else {\n' +
-      '        link = &record->next;\n' +
-      '      }\n' +
-      '    }\n' +
-      '    pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '  strata_cached_attr_t *taken = NULL;\n' +
+      '  pthread_mutex_lock(&strata_cached_lock);\n' +
+      '  __atomic_add_fetch(&strata_forget_epoch, 1, __ATOMIC_ACQ_REL);\n' +
+      '  strata_sweep((uint64_t) ino, strata_now_ns(), &taken);\n' +
+      '  pthread_mutex_unlock(&strata_cached_lock);\n' +
+      '  while (taken != NULL) {\n' +
+      '    strata_cached_attr_t *record = taken;\n' +
+      '    taken = record->next;\n' +
       '    // offset -1: the attributes only, not the page cache\n' +
-      '    for (size_t i = 0; i < found; i++) {\n' +
-      '      if (ft->ch != NULL) fuse_lowlevel_notify_inval_inode(ft->ch, nodeids[i], -1, 0);\n' +
-      '    }\n' +
-      '  } while (found == 64);\n' +
+      '    if (ft->ch != NULL) fuse_lowlevel_notify_inval_inode(ft->ch, record->nodeid, -1, 0);\n' +
+      '    free(record);\n' +
+      '  }\n' +
       '  return NULL;\n' +
       '}\n\n' +
       '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',

@@ -17,6 +17,7 @@ import {
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { AccessDenied, Invalid, IOError, NotFound, StrataError } from '../errors.js';
+import { DirectGetHandler, type DirectGetOptions } from './direct-get.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './validate.js';
@@ -122,12 +123,13 @@ export class S3ObjectStore implements ObjectStore {
       // Ceph RGW rejects the aws-chunked bodies with checksum trailers the SDK sends by default.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: {
+      requestHandler: new DirectGetHandler({
         httpAgent: this.agents[0],
         httpsAgent: this.agents[1],
         connectionTimeout: CONNECT_TIMEOUT_MS,
         requestTimeout: IDLE_SOCKET_TIMEOUT_MS,
-      },
+        maxSockets: MAX_SOCKETS,
+      }),
     });
     // The signer would hash every 4 MiB body with SHA-256 on the main thread (a second of CPU per
     // GiB written). Each object's own digest is checked on every read, so the body goes unsigned.
@@ -161,12 +163,13 @@ export class S3ObjectStore implements ObjectStore {
       return Buffer.alloc(0);
     }
     try {
+      const handlerOptions: DirectGetOptions = { into };
       return await this.call('reading', key, async () => {
         const response = await this.client.send(new GetObjectCommand({
           Bucket: this.bucket,
           Key: this.keyPrefix + key,
           Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-        }));
+        }), handlerOptions);
         return this.readBody(key, response, range, into);
       });
     } catch (err) {
@@ -339,7 +342,9 @@ async function collectBody(response: GetObjectCommandOutput, into?: Buffer): Pro
       stream.destroy();
       throw new TruncatedResponse(`got more than the announced ${announced} bytes`);
     }
-    filled += chunk.copy(into, filled);
+    // The direct handler already read the body into `into`.
+    if (chunk.buffer === into.buffer && chunk.byteOffset === into.byteOffset + filled) filled += chunk.length;
+    else filled += chunk.copy(into, filled);
   }
   return into.subarray(0, filled);
 }

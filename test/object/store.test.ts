@@ -85,6 +85,29 @@ function contractSuite(name: string, startBackend: () => Promise<Backend>) {
     assert.is((await read(10, 0)).length, 0, 'empty range');
   });
 
+  test('a get into a buffer returns a view of it; a body too large for it comes back in a new one', async ({ store }) => {
+    const large = randomBytes(4 * 1024 * 1024);
+    const small = randomBytes(3000);
+    await store!.put('into/large', large);
+    await store!.put('into/small', small);
+    await store!.put('into/empty', Buffer.alloc(0));
+    const into = Buffer.alloc(4 * 1024 * 1024, 0xee);
+    const whole = await store!.get('into/large', undefined, into);
+    assert.ok(whole.equals(large), 'the whole 4 MiB object');
+    const fitted = await store!.get('into/small', undefined, into);
+    assert.ok(fitted.equals(small), 'a small object');
+    assert.is(fitted.buffer, into.buffer, 'a body that fits is read into the buffer given');
+    const ranged = await store!.get('into/large', { offset: 1_000_000, length: 70_000 }, into);
+    assert.ok(ranged.equals(large.subarray(1_000_000, 1_070_000)), 'a range');
+    assert.is((await store!.get('into/empty', undefined, into)).length, 0, 'an empty object');
+    const tooSmall = Buffer.alloc(1000, 0xee);
+    assert.ok((await store!.get('into/small', undefined, tooSmall)).equals(small), 'a body larger than the buffer');
+    assert.ok(tooSmall.equals(Buffer.alloc(1000, 0xee)), 'a buffer too small is left alone');
+    await expectError(store!.get('into/missing', undefined, into), 'ENOENT', 'into/missing');
+    const reads = await Promise.all(Array.from({ length: 6 }, () => store!.get('into/large', undefined, Buffer.alloc(4 * 1024 * 1024))));
+    for (const read of reads) assert.ok(read.equals(large), 'concurrent gets each get the whole object');
+  });
+
   test('get of a missing key fails with ENOENT naming the key', async ({ store }) => {
     await expectError(store!.get('blocks/missing/1'), 'ENOENT', 'blocks/missing/1');
     await expectError(store!.get('blocks/missing/2', { offset: 0, length: 10 }), 'ENOENT', 'blocks/missing/2');

@@ -57,6 +57,11 @@ export class BlockCache {
     return bytes;
   }
 
+  /** Forgets a cached object; its buffer goes back to the pool once current readers have copied out. */
+  drop(objectKey: string): void {
+    this.cache.delete(objectKey);
+  }
+
   has(objectKey: string): boolean {
     return this.cache.has(objectKey) || this.inflight.has(objectKey);
   }

@@ -126,6 +126,8 @@ export class FileBody {
   private readaheadBlocks = 0;
   /** readahead has asked for the published objects up to here; each read asks only for what lies past it */
   private prefetchedTo = 0;
+  /** the sequential stream has dropped the objects it passed from the block cache, up to here */
+  private droppedTo = 0;
 
   sizeBytes: number;
   mtimeMs: number;
@@ -424,6 +426,7 @@ export class FileBody {
       this.streamEnd = end;
       this.readaheadBlocks = 0;
       this.prefetchedTo = 0;
+      this.droppedTo = offset;
       return;
     }
     this.streamEnd = Math.max(this.streamEnd, end);
@@ -435,6 +438,27 @@ export class FileBody {
       this.prefetchedTo = windowEnd;
     }
     this.readaheadBlocks = Math.min(Math.max(1, this.readaheadBlocks * 2), this.ctx.readaheadBlocks);
+    const dropLine = this.streamEnd - STREAM_REORDER_BYTES - blockBytes;
+    if (dropLine > this.droppedTo) {
+      this.dropBehind(this.droppedTo, dropLine);
+      this.droppedTo = dropLine;
+    }
+  }
+
+  /**
+   * Drops from the block cache the published objects whose place in the file ends in (start, end]:
+   * a sequential reader does not come back to them (the kernel's page cache keeps what it read),
+   * and their buffers go back to the pool for the blocks ahead. Without this a long read fills the
+   * whole cache with fresh buffers: page faults, and a major GC every few blocks.
+   */
+  private dropBehind(start: number, end: number): void {
+    const { chunkBytes } = this.ctx;
+    for (let chunkIndex = Math.floor(start / chunkBytes); chunkIndex * chunkBytes < end; chunkIndex++) {
+      for (const entry of this.baseEntries(chunkIndex)) {
+        const entryEnd = entry.logicalOffset + entry.len;
+        if (entryEnd > start && entryEnd <= end) this.ctx.cache.drop(entry.objectKey);
+      }
+    }
   }
 
   /** Starts fetching the published objects behind [start, end) into the block cache, without copying. */

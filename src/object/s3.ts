@@ -17,7 +17,8 @@ import {
   type GetObjectCommandOutput,
 } from '@aws-sdk/client-s3';
 import { AccessDenied, Invalid, IOError, NotFound, StrataError } from '../errors.js';
-import { DirectGetHandler, type DirectGetOptions } from './direct-get.js';
+import { FramingUnsupported } from './http1.js';
+import { DirectS3, type FetchedBody } from './s3-direct.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './validate.js';
@@ -86,6 +87,14 @@ function isRetryable(err: unknown): boolean {
   );
 }
 
+/** A direct request whose answer only node:http can read is asked again through the SDK. */
+function orThroughSdk<T>(sdkCall: () => Promise<T>): (err: unknown) => Promise<T> {
+  return (err) => {
+    if (err instanceof FramingUnsupported) return sdkCall();
+    throw err;
+  };
+}
+
 function isMissing(err: unknown): boolean {
   return nameOf(err) === 'NoSuchKey' || nameOf(err) === 'NotFound' || statusOf(err) === 404;
 }
@@ -94,6 +103,8 @@ export class S3ObjectStore implements ObjectStore {
   readonly description: string;
   private readonly client: S3Client;
   private readonly agents: [HttpAgent, HttpsAgent];
+  /** object GETs and PUTs without the SDK, where the endpoint allows (plain HTTP, path style) */
+  private readonly direct: DirectS3 | null;
   private readonly bucket: string;
   private readonly keyPrefix: string;
   private readonly endpointName: string;
@@ -123,14 +134,23 @@ export class S3ObjectStore implements ObjectStore {
       // Ceph RGW rejects the aws-chunked bodies with checksum trailers the SDK sends by default.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: new DirectGetHandler({
+      requestHandler: {
         httpAgent: this.agents[0],
         httpsAgent: this.agents[1],
         connectionTimeout: CONNECT_TIMEOUT_MS,
         requestTimeout: IDLE_SOCKET_TIMEOUT_MS,
-        maxSockets: MAX_SOCKETS,
-      }),
+      },
     });
+    this.direct = options.endpoint
+      ? DirectS3.create({
+          endpoint: options.endpoint,
+          bucket: this.bucket,
+          region,
+          forcePathStyle: options.forcePathStyle ?? false,
+          credentials: () => this.client.config.credentials(),
+          http: { connectTimeoutMs: CONNECT_TIMEOUT_MS, idleTimeoutMs: IDLE_SOCKET_TIMEOUT_MS, maxSockets: MAX_SOCKETS },
+        })
+      : null;
     // The signer would hash every 4 MiB body with SHA-256 on the main thread (a second of CPU per
     // GiB written). Each object's own digest is checked on every read, so the body goes unsigned.
     this.client.middlewareStack.add(
@@ -147,11 +167,11 @@ export class S3ObjectStore implements ObjectStore {
     assertValidKey(key);
     await ready;
     const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    await this.call('writing', key, () =>
-      this.client.send(new PutObjectCommand({
-        Bucket: this.bucket, Key: this.keyPrefix + key, Body: bytes, ContentLength: bytes.length,
-      })),
-    );
+    const sdkPut = () => this.client.send(new PutObjectCommand({
+      Bucket: this.bucket, Key: this.keyPrefix + key, Body: bytes, ContentLength: bytes.length,
+    }));
+    const direct = this.direct;
+    await this.call('writing', key, direct ? () => direct.put(this.keyPrefix + key, bytes).catch(orThroughSdk(sdkPut)) : sdkPut);
   }
 
   async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
@@ -162,16 +182,18 @@ export class S3ObjectStore implements ObjectStore {
       if ((await this.head(key)) === null) throw this.notFound(key);
       return Buffer.alloc(0);
     }
+    const sdkGet = async (): Promise<FetchedBody> => {
+      const response = await this.client.send(new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: this.keyPrefix + key,
+        Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+      }));
+      return { body: await readBody(response, into), contentRange: response.ContentRange };
+    };
+    const direct = this.direct;
+    const fetch = direct ? () => direct.get(this.keyPrefix + key, range, into).catch(orThroughSdk(sdkGet)) : sdkGet;
     try {
-      const handlerOptions: DirectGetOptions = { into };
-      return await this.call('reading', key, async () => {
-        const response = await this.client.send(new GetObjectCommand({
-          Bucket: this.bucket,
-          Key: this.keyPrefix + key,
-          Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
-        }), handlerOptions);
-        return this.readBody(key, response, range, into);
-      });
+      return await this.call('reading', key, async () => this.rangeOf(key, await fetch(), range));
     } catch (err) {
       // A range starting at or past the end: the object exists and has no bytes there.
       if (err instanceof StrataError && nameOf(err.cause) === 'InvalidRange') return Buffer.alloc(0);
@@ -238,6 +260,7 @@ export class S3ObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
+    this.direct?.close();
     this.client.destroy();
     for (const agent of this.agents) agent.destroy();
   }
@@ -261,20 +284,17 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  /** Reads the whole body, refusing short bodies and bytes the range did not ask for. */
-  private async readBody(key: string, response: GetObjectCommandOutput, range?: ByteRange, into?: Buffer): Promise<Buffer> {
-    const body = await collectBody(response, into);
-    if (response.ContentLength !== undefined && body.length !== response.ContentLength) {
-      throw new TruncatedResponse(`got ${body.length} of ${response.ContentLength} bytes`);
-    }
+  /** The bytes `range` asked for, refusing bytes it did not ask for. */
+  private rangeOf(key: string, fetched: FetchedBody, range?: ByteRange): Buffer {
+    const { body, contentRange } = fetched;
     if (!range) return body;
-    if (response.ContentRange === undefined) {
+    if (contentRange === undefined) {
       // The server ignored Range and sent the whole object.
       return body.subarray(range.offset, range.offset + range.length);
     }
-    const start = /^bytes (\d+)-/.exec(response.ContentRange)?.[1];
+    const start = /^bytes (\d+)-/.exec(contentRange)?.[1];
     if (Number(start) !== range.offset) {
-      throw IOError(`reading object ${key} from ${this.endpointName}: asked for bytes from ${range.offset}, got ${response.ContentRange}`);
+      throw IOError(`reading object ${key} from ${this.endpointName}: asked for bytes from ${range.offset}, got ${contentRange}`);
     }
     // Some servers (s3rver for `bytes=0-0`) send more than asked for.
     return body.subarray(0, range.length);
@@ -327,7 +347,15 @@ export class S3ObjectStore implements ObjectStore {
   }
 }
 
-/** The response body in one buffer: `into` when the announced length fits it, else a new one. */
+/** The SDK's response body in one buffer, refusing short bodies: `into` when the announced length fits it, else a new one. */
+async function readBody(response: GetObjectCommandOutput, into?: Buffer): Promise<Buffer> {
+  const body = await collectBody(response, into);
+  if (response.ContentLength !== undefined && body.length !== response.ContentLength) {
+    throw new TruncatedResponse(`got ${body.length} of ${response.ContentLength} bytes`);
+  }
+  return body;
+}
+
 async function collectBody(response: GetObjectCommandOutput, into?: Buffer): Promise<Buffer> {
   const stream = response.Body;
   if (!stream) return Buffer.alloc(0);
@@ -342,9 +370,7 @@ async function collectBody(response: GetObjectCommandOutput, into?: Buffer): Pro
       stream.destroy();
       throw new TruncatedResponse(`got more than the announced ${announced} bytes`);
     }
-    // The direct handler already read the body into `into`.
-    if (chunk.buffer === into.buffer && chunk.byteOffset === into.byteOffset + filled) filled += chunk.length;
-    else filled += chunk.copy(into, filled);
+    filled += chunk.copy(into, filled);
   }
   return into.subarray(0, filled);
 }

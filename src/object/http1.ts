@@ -3,8 +3,8 @@
 // the socket straight into the caller's buffer (net's `onread`). Through node:http a 4 MiB body
 // arrives as 64 KiB chunks, each parsed, wrapped in a Buffer, pushed through a stream and copied
 // out once more; on 2 cores that work and its garbage held the mount's S3 reads to half of what
-// the server sends. Only Content-Length framing is read: anything else is `FramingUnsupported`,
-// and the caller asks again through the SDK.
+// the server sends. Content-Length and chunked bodies are read; a body that ends only when the
+// server closes the connection is `FramingUnsupported`, and the caller asks again through the SDK.
 
 import { connect, type Socket } from 'node:net';
 
@@ -44,7 +44,7 @@ function networkError(code: 'ECONNRESET' | 'ETIMEDOUT', message: string): Error 
   return Object.assign(new Error(message), { code });
 }
 
-/** The response is framed in a way this client does not read (no Content-Length): ask through node:http. */
+/** The response body ends only when the connection closes, which this client does not read: ask through node:http. */
 export class FramingUnsupported extends Error {}
 
 interface Head {
@@ -330,7 +330,9 @@ export class Http1Client {
       const connection = await this.take(origin, request.host, request.port);
       try {
         const response = await connection.request(head, request.body, request.into);
-        if (response.keepAlive) this.park(origin, connection);
+        // A server may answer before it has read the whole body (an early error): then the
+        // rest of the body would be read as the next request.
+        if (response.keepAlive && connection.socket.writableLength === 0) this.park(origin, connection);
         else connection.destroy();
         return { statusCode: response.statusCode, headers: response.headers, body: response.body };
       } catch (err) {

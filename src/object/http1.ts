@@ -320,7 +320,7 @@ export class Http1Client {
 
   constructor(private readonly options: Http1Options) {}
 
-  /** One request and its response; a reused socket that the server had closed is replaced once. */
+  /** One request and its response; a kept-alive socket the server closed before answering is dropped, and the request sent on another. */
   async send(request: Http1Request): Promise<Http1Response> {
     const origin = `${request.host}:${request.port}`;
     let head = `${request.method} ${request.target} HTTP/1.1\r\n`;

@@ -41,11 +41,12 @@ export class FileObjectStore implements ObjectStore {
     const dir = dirname(path);
     const tempPath = join(dir, tempNameFor(path));
     try {
+      // No temporary file before the caller's record is in: after a crash, that record is what
+      // leads the staged cleanup to this key and its temporary files.
+      await ready;
       if (body.byteLength <= SMALL_OBJECT_BYTES) {
-        await this.smallWrites.write(dir, !this.knownDirs.has(dir), tempPath, body);
+        await this.smallWrites.write(dir, !this.knownDirs.has(dir), tempPath, path, body);
         this.knownDirs.add(dir);
-        await ready;
-        await this.smallWrites.rename(tempPath, path);
         return;
       }
       if (!this.knownDirs.has(dir)) {
@@ -58,7 +59,6 @@ export class FileObjectStore implements ObjectStore {
       } finally {
         await file.close();
       }
-      await ready;
       await rename(tempPath, path);
     } catch (err) {
       await rm(tempPath, { force: true }).catch(() => undefined);

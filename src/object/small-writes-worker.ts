@@ -6,17 +6,14 @@ import { parentPort } from 'node:worker_threads';
 import type { SmallWriteReply, SmallWriteRequest } from './small-writes.js';
 
 function perform(request: SmallWriteRequest): void {
-  if (request.op === 'rename') {
-    renameSync(request.from, request.to);
-    return;
-  }
   if (request.makeDir) mkdirSync(request.dir, { recursive: true });
-  const fd = openSync(request.path, 'wx');
+  const fd = openSync(request.tempPath, 'wx');
   try {
     for (let written = 0; written < request.body.length; ) written += writeSync(fd, request.body, written);
   } finally {
     closeSync(fd);
   }
+  renameSync(request.tempPath, request.path);
 }
 
 parentPort!.on('message', (request: SmallWriteRequest) => {

@@ -5,21 +5,14 @@
 
 import { Worker } from 'node:worker_threads';
 
-interface WriteRequest {
-  op: 'write';
+export interface SmallWriteRequest {
+  id: number;
   dir: string;
   makeDir: boolean;
+  tempPath: string;
   path: string;
   body: Uint8Array;
 }
-
-interface RenameRequest {
-  op: 'rename';
-  from: string;
-  to: string;
-}
-
-export type SmallWriteRequest = (WriteRequest | RenameRequest) & { id: number };
 
 export interface SmallWriteReply {
   id: number;
@@ -31,15 +24,11 @@ export class SmallWrites {
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 
-  /** Creates `path` (and its folder when `makeDir`) holding `body`; fails if it exists. */
-  write(dir: string, makeDir: boolean, path: string, body: Uint8Array): Promise<void> {
+  /** Writes `body` to `tempPath` (a new file; its folder `dir` too when `makeDir`) and renames it to `path`. */
+  write(dir: string, makeDir: boolean, tempPath: string, path: string, body: Uint8Array): Promise<void> {
     // A view is cloned with its whole backing buffer (a 4 MiB pool block): send an exact copy instead.
     const exact = new Uint8Array(body);
-    return this.send({ op: 'write', dir, makeDir, path, body: exact }, [exact.buffer]);
-  }
-
-  rename(from: string, to: string): Promise<void> {
-    return this.send({ op: 'rename', from, to });
+    return this.send({ dir, makeDir, tempPath, path, body: exact }, [exact.buffer]);
   }
 
   async close(): Promise<void> {
@@ -48,7 +37,7 @@ export class SmallWrites {
     await worker?.terminate();
   }
 
-  private send(request: WriteRequest | RenameRequest, transfer: ArrayBuffer[] = []): Promise<void> {
+  private send(request: Omit<SmallWriteRequest, 'id'>, transfer: ArrayBuffer[]): Promise<void> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {

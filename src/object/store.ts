@@ -18,8 +18,9 @@ export interface ObjectStore {
   readonly description: string;
   /**
    * Writes a whole object. A key is written once; the write is atomic (readers see all or nothing).
-   * The object appears under its key only after `ready` resolves (the caller's record that it
-   * exists, say); a backend may prepare the write meanwhile. If `ready` rejects, nothing appears.
+   * Nothing of the object (not even a temporary file) is written before `ready` resolves: it is
+   * the caller's record that the object exists, which cleanup after a crash follows. If `ready`
+   * rejects, nothing is written.
    */
   put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void>;
   /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { IOError } from '../../src/errors.js';
 import { FileObjectStore } from '../../src/object/file.js';
 import { openObjectStore } from '../../src/object/open.js';
 import type { ObjectInfo, ObjectStore } from '../../src/object/store.js';
@@ -252,6 +253,23 @@ fileOnly('a write in progress (a temp file) is never listed and its name cannot 
   assert.equal((await listAll(store, '')).map((o) => o.key), ['blocks/a']);
   await expectError(store.put('blocks/.tmp-x', Buffer.from('x')), 'EINVAL');
   await expectError(store.get('blocks/.tmp-0123abcd'), 'EINVAL');
+});
+
+// A crash then leaves nothing the caller's record does not lead cleanup to.
+fileOnly('a put writes nothing, not even a temp file, until its ready resolves; a rejected ready writes nothing', async ({ root, store }) => {
+  for (const bytes of [100, 1024 * 1024]) {
+    let resolve!: () => void;
+    const ready = new Promise<void>((done) => (resolve = done));
+    const key = `r/${bytes}/0`;
+    const put = store.put(key, randomBytes(bytes), ready);
+    await new Promise((done) => setTimeout(done, 100));
+    assert.not.ok((await readdir(root)).includes('r') && (await readdir(join(root, 'r'))).includes(String(bytes)), `${bytes} bytes: nothing before ready`);
+    resolve();
+    await put;
+    assert.equal(await readdir(join(root, 'r', String(bytes))), ['0'], `${bytes} bytes: the object alone after ready`);
+    await expectError(store.put(`r/${bytes}/1`, randomBytes(bytes), Promise.reject(IOError('the record failed'))), 'EIO', 'the record failed');
+    assert.equal(await readdir(join(root, 'r', String(bytes))), ['0'], `${bytes} bytes: nothing after a rejected ready`);
+  }
 });
 
 fileOnly('many concurrent puts into one folder all land whole', async ({ root, store }) => {

@@ -17,8 +17,6 @@ export interface Http1Options {
 
 export interface Http1Request {
   method: 'GET' | 'PUT';
-  host: string;
-  port: number;
   /** the request target: path and query, already escaped */
   target: string;
   headers: Record<string, string>;
@@ -38,6 +36,14 @@ export interface Http1Response {
 const IDLE_KEEP_MS = 4_000;
 const HEAD_START_BYTES = 8 * 1024;
 const HEAD_MAX_BYTES = 64 * 1024;
+
+/** `buffer` with room past its first `used` bytes: twice the size once it is full. */
+function withRoom(buffer: Buffer, used: number): Buffer {
+  if (used < buffer.length) return buffer;
+  const grown = Buffer.allocUnsafe(buffer.length * 2);
+  buffer.copy(grown, 0, 0, used);
+  return grown;
+}
 
 /** A network failure the retry policy recognises by its code, as it does Node's own. */
 function networkError(code: 'ECONNRESET' | 'ETIMEDOUT', message: string): Error {
@@ -71,18 +77,14 @@ interface Exchange {
 
 /** A chunked body (as error answers often come): raw bytes gathered in a growing buffer, decoded as they arrive. */
 class ChunkedBody {
-  private raw = Buffer.allocUnsafe(HEAD_START_BYTES);
+  private raw: Buffer = Buffer.allocUnsafe(HEAD_START_BYTES);
   private rawBytes = 0;
   /** where the next chunk-size line starts */
   private parsed = 0;
   private readonly parts: Array<[number, number]> = [];
 
   target(): Buffer {
-    if (this.rawBytes === this.raw.length) {
-      const grown = Buffer.allocUnsafe(this.raw.length * 2);
-      this.raw.copy(grown, 0, 0, this.rawBytes);
-      this.raw = grown;
-    }
+    this.raw = withRoom(this.raw, this.rawBytes);
     return this.raw.subarray(this.rawBytes);
   }
 
@@ -133,10 +135,9 @@ class ChunkedBody {
 /** One keep-alive connection; it reads the head into scratch memory and the body into its own buffer. */
 class Connection {
   readonly socket: Socket;
-  private scratch = Buffer.allocUnsafe(HEAD_START_BYTES);
+  private scratch: Buffer = Buffer.allocUnsafe(HEAD_START_BYTES);
   private headBytes = 0;
   private exchange: Exchange | null = null;
-  closed = false;
   reused = false;
   /** a byte of the current request's response arrived: a failure after that is not a stale keep-alive socket */
   answered = false;
@@ -152,7 +153,6 @@ class Connection {
     this.socket.on('error', (err) => this.fail(err));
     this.socket.on('end', () => this.fail(networkError('ECONNRESET', `${host}:${port} closed the connection`)));
     this.socket.on('close', () => {
-      this.closed = true;
       this.fail(networkError('ECONNRESET', `the connection to ${host}:${port} closed`));
       onClose(this);
     });
@@ -204,11 +204,7 @@ class Connection {
     const exchange = this.exchange;
     if (exchange?.chunked) return exchange.chunked.target();
     if (exchange?.body) return exchange.body.subarray(exchange.filled);
-    if (this.headBytes === this.scratch.length && this.scratch.length < HEAD_MAX_BYTES) {
-      const grown = Buffer.allocUnsafe(this.scratch.length * 2);
-      this.scratch.copy(grown, 0, 0, this.headBytes);
-      this.scratch = grown;
-    }
+    if (this.scratch.length < HEAD_MAX_BYTES) this.scratch = withRoom(this.scratch, this.headBytes);
     return this.scratch.subarray(this.headBytes);
   }
 
@@ -312,27 +308,26 @@ function parseHead(text: string): Head {
   return { statusCode: Number(status[2]), headers, keepAlive };
 }
 
-/** Keep-alive connections per server, at most `maxSockets` in all. */
+/** Keep-alive connections to one server, at most `maxSockets` of them. */
 export class Http1Client {
-  private readonly idle = new Map<string, Connection[]>();
+  private idle: Connection[] = [];
   private open = 0;
   private readonly waiting: Array<() => void> = [];
 
-  constructor(private readonly options: Http1Options) {}
+  constructor(private readonly host: string, private readonly port: number, private readonly options: Http1Options) {}
 
   /** One request and its response; a kept-alive socket the server closed before answering is dropped, and the request sent on another. */
   async send(request: Http1Request): Promise<Http1Response> {
-    const origin = `${request.host}:${request.port}`;
     let head = `${request.method} ${request.target} HTTP/1.1\r\n`;
     for (const [name, value] of Object.entries(request.headers)) head += `${name}: ${value}\r\n`;
     head += `content-length: ${request.body?.length ?? 0}\r\n\r\n`;
     for (;;) {
-      const connection = await this.take(origin, request.host, request.port);
+      const connection = await this.take();
       try {
         const response = await connection.request(head, request.body, request.into);
         // A server may answer before it has read the whole body (an early error): then the
         // rest of the body would be read as the next request.
-        if (response.keepAlive && connection.socket.writableLength === 0) this.park(origin, connection);
+        if (response.keepAlive && connection.socket.writableLength === 0) this.park(connection);
         else connection.destroy();
         return { statusCode: response.statusCode, headers: response.headers, body: response.body };
       } catch (err) {
@@ -343,39 +338,34 @@ export class Http1Client {
   }
 
   close(): void {
-    for (const connections of this.idle.values()) for (const connection of connections) connection.destroy();
-    this.idle.clear();
+    for (const connection of this.idle) connection.destroy();
+    this.idle = [];
   }
 
-  private async take(origin: string, host: string, port: number): Promise<Connection> {
+  private async take(): Promise<Connection> {
     for (;;) {
-      const pooled = this.idle.get(origin);
-      while (pooled && pooled.length > 0) {
-        const connection = pooled.pop()!;
-        if (!connection.closed) return connection;
-      }
+      // A socket destroyed a moment ago leaves the pool only on its 'close' event.
+      for (let pooled = this.idle.pop(); pooled; pooled = this.idle.pop()) if (!pooled.socket.destroyed) return pooled;
       if (this.open < this.options.maxSockets) break;
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }
     this.open++;
-    const connection = new Connection(host, port, this.options.idleTimeoutMs, (closed) => this.forget(origin, closed));
+    const connection = new Connection(this.host, this.port, this.options.idleTimeoutMs, (closed) => this.forget(closed));
     await connection.ready(this.options.connectTimeoutMs);
     return connection;
   }
 
-  private park(origin: string, connection: Connection): void {
+  private park(connection: Connection): void {
     connection.park();
-    const pooled = this.idle.get(origin) ?? [];
-    pooled.push(connection);
-    this.idle.set(origin, pooled);
+    this.idle.push(connection);
     this.waiting.shift()?.();
   }
 
-  private forget(origin: string, connection: Connection): void {
+  /** A closed connection leaves the pool (a parked one the server or the idle timeout closed, too). */
+  private forget(connection: Connection): void {
     this.open--;
     this.waiting.shift()?.();
-    const pooled = this.idle.get(origin);
-    const at = pooled?.indexOf(connection) ?? -1;
-    if (pooled && at >= 0) pooled.splice(at, 1);
+    const at = this.idle.indexOf(connection);
+    if (at >= 0) this.idle.splice(at, 1);
   }
 }

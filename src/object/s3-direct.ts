@@ -34,6 +34,11 @@ export interface FetchedBody {
   contentRange?: string;
 }
 
+/** The HTTP Range header for `range` (not empty). */
+export function rangeHeader(range: ByteRange): string {
+  return `bytes=${range.offset}-${range.offset + range.length - 1}`;
+}
+
 function xmlField(xml: string, field: string): string | undefined {
   return new RegExp(`<${field}>([^<]*)</${field}>`).exec(xml)?.[1];
 }
@@ -47,9 +52,8 @@ function errorOf(statusCode: number, body: Buffer): S3ErrorResponse {
 export class DirectS3 {
   private readonly http: Http1Client;
   private readonly signer: SigV4Signer;
+  /** the Host header: name and port as the endpoint gives them */
   private readonly host: string;
-  private readonly hostname: string;
-  private readonly port: number;
 
   /** Null where the SDK must do the work: TLS, or bucket-named hosts. */
   static create(options: DirectS3Options & { forcePathStyle: boolean }): DirectS3 | null {
@@ -59,16 +63,14 @@ export class DirectS3 {
   }
 
   private constructor(url: URL, private readonly options: DirectS3Options) {
-    this.http = new Http1Client(options.http);
+    this.http = new Http1Client(url.hostname.replace(/^\[(.*)\]$/, '$1'), Number(url.port || 80), options.http);
     this.signer = new SigV4Signer(options.region);
     this.host = url.host;
-    this.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-    this.port = Number(url.port || 80);
   }
 
   /** The object's bytes (into `into` when they fit), or the S3 error the server answered. */
   async get(key: string, range: ByteRange | undefined, into: Buffer | undefined): Promise<FetchedBody> {
-    const headers: Record<string, string> = range ? { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } : {};
+    const headers: Record<string, string> = range ? { range: rangeHeader(range) } : {};
     const response = await this.send('GET', key, headers, undefined, into);
     if (response.statusCode !== 200 && response.statusCode !== 206) throw errorOf(response.statusCode, response.body);
     return { body: response.body, contentRange: response.headers['content-range'] };
@@ -86,6 +88,6 @@ export class DirectS3 {
   private async send(method: 'GET' | 'PUT', key: string, headers: Record<string, string>, body: Uint8Array | undefined, into: Buffer | undefined) {
     const path = `/${escapeUri(this.options.bucket)}/${key.split('/').map(escapeUri).join('/')}`;
     const signed = this.signer.sign(method, this.host, path, headers, await this.options.credentials());
-    return this.http.send({ method, host: this.hostname, port: this.port, target: path, headers: signed, body, into });
+    return this.http.send({ method, target: path, headers: signed, body, into });
   }
 }

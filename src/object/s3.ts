@@ -18,7 +18,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { AccessDenied, Invalid, IOError, NotFound, StrataError } from '../errors.js';
 import { FramingUnsupported } from './http1.js';
-import { DirectS3, type FetchedBody } from './s3-direct.js';
+import { DirectS3, rangeHeader, type FetchedBody } from './s3-direct.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange } from './validate.js';
@@ -186,7 +186,7 @@ export class S3ObjectStore implements ObjectStore {
       const response = await this.client.send(new GetObjectCommand({
         Bucket: this.bucket,
         Key: this.keyPrefix + key,
-        Range: range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined,
+        Range: range ? rangeHeader(range) : undefined,
       }));
       return { body: await readBody(response, into), contentRange: response.ContentRange };
     };

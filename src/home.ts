@@ -1,7 +1,7 @@
 // Where a volume keeps its local state: $STRATA_HOME/<volume>/ (default ~/.strata/default).
 //   meta/          RocksDB
 //   objects/       the file backend's objects (when the backend is `file`)
-//   staging/       objects written in write-back mode and not yet uploaded
+//   staging/       objects written in write-back mode and not yet uploaded (small ones are in meta/)
 //   volume.json    the volume's object-store configuration, written when it is created
 //   control.sock   the live mount's control socket (0600)
 //   mount.json     pid and mount point of the live mount

@@ -21,6 +21,7 @@ import { VersionedKV } from './meta/versioned.js';
 import { meteredRawKV } from './metrics.js';
 import { log } from './log.js';
 import { FileObjectStore } from './object/file.js';
+import { MetadataObjectStore } from './object/metadata-store.js';
 import { MeteredObjectStore } from './object/metered.js';
 import { openObjectStore, type ObjectStoreConfig } from './object/open.js';
 import type { ObjectStore } from './object/store.js';
@@ -40,7 +41,7 @@ export interface VolumeOptions {
   uploadConcurrency?: number;
   /** the owner of a new volume's root directory */
   owner?: Caller;
-  /** write-back mode: puts land in the staging folder and upload in the background */
+  /** write-back mode: puts are staged in the volume's home and upload in the background */
   writeback?: boolean;
   /** how long a staged object waits before its upload starts (write-back mode) */
   uploadDelayMs?: number;
@@ -90,11 +91,6 @@ export class Volume {
       await mkdir(paths.root, { recursive: true, mode: 0o700 });
       await writeFile(paths.configFile, JSON.stringify({ objectStore: withoutSecrets(objectStoreConfig) }, null, 2) + '\n', { mode: 0o600 });
     }
-    const store = await withWriteback(
-      new MeteredObjectStore(openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig)),
-      paths,
-      options,
-    );
     let raw: RawKV;
     try {
       raw = await RocksRawKV.open(paths.metaDir);
@@ -105,6 +101,15 @@ export class Volume {
     raw = meteredRawKV(raw);
     let volume: Volume | undefined;
     const kv = await VersionedKV.open(raw, () => (volume?.pinCount ?? 0) > 0);
+    const store = await withWriteback(
+      new MeteredObjectStore(openObjectStore({ ...objectStoreConfig, ...credentialsOf(options.objectStore) } as ObjectStoreConfig)),
+      kv,
+      paths,
+      options,
+    ).catch(async (err: unknown) => {
+      await kv.close();
+      throw err;
+    });
     const files = new OpenFiles();
     const namespace = new Namespace(kv, files, options.readOnly ?? false);
     const blockPool = new BlockPool(BLOCK_BYTES, 16);
@@ -121,6 +126,7 @@ export class Volume {
       blockBytes: BLOCK_BYTES,
       readaheadBlocks: Math.ceil((options.readaheadBytes ?? DEFAULT_READAHEAD_BYTES) / BLOCK_BYTES),
       clock: Date.now,
+      batchStaging: store instanceof WritebackObjectStore ? store : undefined,
     };
     files.bind(ctx);
     volume = new Volume(options.volume, paths, kv, store, namespace, files, ctx);
@@ -155,8 +161,9 @@ export class Volume {
 
   async close(): Promise<void> {
     await this.files.publishAll(true);
-    await this.kv.close();
+    // Write-back uploads read and delete what is staged in the metadata store: they end first.
     await this.store.close();
+    await this.kv.close();
   }
 }
 
@@ -164,10 +171,13 @@ export class Volume {
  * The write-back layer, when the mount asks for it or an earlier one left staged objects behind
  * (they are uploaded now, in any mode); otherwise the object store itself.
  */
-async function withWriteback(remote: ObjectStore, paths: VolumePaths, options: VolumeOptions): Promise<ObjectStore> {
+async function withWriteback(remote: ObjectStore, kv: VersionedKV, paths: VolumePaths, options: VolumeOptions): Promise<ObjectStore> {
   const stageWrites = (options.writeback ?? false) && !(options.readOnly ?? false);
-  if (!stageWrites && !(await isNonEmptyDir(paths.stagingDir))) return remote;
-  return WritebackObjectStore.open(new FileObjectStore(paths.stagingDir), remote, {
+  const [start, end] = keys.stagedBytesRange('');
+  const stagedInMetadata = (await kv.scan(start, end, { limit: 1 })).length > 0;
+  if (!stageWrites && !stagedInMetadata && !(await isNonEmptyDir(paths.stagingDir))) return remote;
+  const staging = { folder: new FileObjectStore(paths.stagingDir), metadata: new MetadataObjectStore(kv) };
+  return WritebackObjectStore.open(staging, remote, {
     stageWrites,
     concurrency: WRITEBACK_UPLOADS,
     uploadDelayMs: options.uploadDelayMs ?? DEFAULT_UPLOAD_DELAY_MS,

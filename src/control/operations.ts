@@ -78,7 +78,7 @@ export interface StatusReport {
   cache: { hits: number; misses: number; evictions: number; bytes: number; hitRate: number | null };
   uploadsInFlight: number;
   dirtyBytes: number;
-  /** objects in the write-back staging folder that the object store does not hold yet */
+  /** objects staged in write-back mode that the object store does not hold yet */
   writebackPending: number;
 }
 

@@ -6,6 +6,8 @@
 //   dirty     4 MiB block buffers with the byte ranges written since they were last sealed
 // A block buffer is sealed (and its upload started) as soon as every byte of it is written; publish
 // seals the rest, waits for the uploads, and commits one new generation in one metadata batch.
+// In write-back mode a small span sealed by publish is not uploaded: its object is staged in the
+// metadata store by that same batch, so it exists exactly when the generation that uses it does.
 // Reads overlay the three layers, so the writer's own reads see its bytes at once.
 
 import { IOError, isStrataError, NoSpace, type StrataError } from '../errors.js';
@@ -23,7 +25,8 @@ import { Mutex } from '../meta/mutex.js';
 import { encode, type BodyDescriptor, type Inode, type StagedRecord } from '../meta/records.js';
 import { Txn } from '../meta/txn.js';
 import type { GenerationAllocator } from '../meta/generations.js';
-import type { ObjectStore } from '../object/store.js';
+import type { Mutation } from '../meta/kv.js';
+import type { BatchStaging, ObjectStore } from '../object/store.js';
 import type { BlockCache } from './block-cache.js';
 import { addInterval, clipIntervals, coversWhole, gapsIn, type Interval } from './intervals.js';
 import type { LeaseTable } from './leases.js';
@@ -44,6 +47,8 @@ export interface BodyContext {
   /** the largest window fetched ahead of a sequential reader, in blocks; 0 turns readahead off */
   readaheadBlocks: number;
   clock: () => number;
+  /** write-back mode: stages small objects in the publish commit instead of uploading them */
+  batchStaging?: BatchStaging;
 }
 
 interface DirtyBlock {
@@ -64,6 +69,8 @@ interface Segment {
   /** the block buffer the bytes live in, returned to the pool after the upload */
   buffer: Buffer;
   upload: Promise<void>;
+  /** what stages the object in the publish commit, when it is not uploaded (write-back mode) */
+  stagedWith: Mutation[] | null;
   failed: Error | null;
   /** cut away by a truncate before it had an object key: it is never uploaded */
   dropped: boolean;
@@ -264,14 +271,15 @@ export class FileBody {
 
   // ---- sealing and upload --------------------------------------------------------------------
 
-  private seal(blockNumber: number, block: DirtyBlock): void {
+  /** `publishing`: sealed by a publish, which commits right after its uploads end. */
+  private seal(blockNumber: number, block: DirtyBlock, publishing = false): void {
     this.dirty.delete(blockNumber);
     const seq = ++this.seq;
     const spanStart = block.dirty[0]![0];
     const spanEnd = block.dirty[block.dirty.length - 1]![1];
     const gaps = gapsIn(block.dirty, spanStart, spanEnd);
     const placeholder: BlockEntry = { objectKey: '', logicalOffset: block.blockStart + spanStart, objectOffset: 0, len: spanEnd - spanStart, digestUri: '' };
-    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, buffer: block.buffer, upload: Promise.resolve(), failed: null, dropped: false, releaseLease: () => {} };
+    const segment: Segment = { seq, chunkIndex: block.chunkIndex, entry: placeholder, bytes: null, buffer: block.buffer, upload: Promise.resolve(), stagedWith: null, failed: null, dropped: false, releaseLease: () => {} };
     // Gaps between dirty ranges are filled from the layers below, so one object holds the span.
     const ready = Promise.all(
       gaps.map(async ([from, to]) => {
@@ -290,7 +298,8 @@ export class FileBody {
         segment.entry = { ...segment.entry, objectKey, digestUri: blockDigest(bytes) };
         segment.bytes = bytes;
         segment.releaseLease = this.ctx.leases.acquire([objectKey]);
-        await this.uploadSegment(segment);
+        segment.stagedWith = (publishing && this.ctx.batchStaging?.mutationsFor(objectKey, bytes)) || null;
+        if (!segment.stagedWith) await this.uploadSegment(segment);
       })
       .catch((err: unknown) => {
         segment.failed = err instanceof Error ? err : new Error(String(err));
@@ -512,7 +521,7 @@ export class FileBody {
   }
 
   private async commitSession(options: PublishOptions): Promise<void> {
-    for (const [blockNumber, block] of [...this.dirty]) this.seal(blockNumber, block);
+    for (const [blockNumber, block] of [...this.dirty]) this.seal(blockNumber, block, true);
     const committing = [...this.segments];
     const publishedSize = this.sizeBytes;
     const times = this.timesDirty ? { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs } : {};
@@ -521,7 +530,9 @@ export class FileBody {
     for (const segment of committing) {
       if (segment.failed) await this.retryUpload(segment);
     }
-    if (options.sync) await this.ctx.store.persist(committing.map((segment) => segment.entry.objectKey));
+    const stagedHere = committing.filter((segment) => segment.stagedWith);
+    const uploadedKeys = committing.filter((segment) => !segment.stagedWith).map((segment) => segment.entry.objectKey);
+    if (options.sync) await this.ctx.store.persist(uploadedKeys);
     const generation = this.sessionGeneration || (await this.ctx.generations.allocate());
     const { txn, manifests, garbage, written } = this.buildCommit(committing, truncatedTo, generation);
     const garbageFromSession = [...this.sessionGarbage];
@@ -541,7 +552,11 @@ export class FileBody {
       txn.put(keys.body(this.ino), descriptor);
       txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times });
       queueObjects(txn, [...garbage, ...garbageFromSession], now);
-      for (const key of [...committing.map((s) => s.entry.objectKey), ...garbageFromSession]) txn.del(keys.staged(key));
+      for (const key of [...uploadedKeys, ...garbageFromSession]) txn.del(keys.staged(key));
+      for (const segment of stagedHere) {
+        txn.mutations.push(...segment.stagedWith!);
+        txn.afterCommit(() => this.ctx.batchStaging!.committed(segment.entry.objectKey));
+      }
       await this.ctx.namespace.commit(txn, options.sync ?? false);
       this.descriptor = descriptor;
     });
@@ -551,6 +566,10 @@ export class FileBody {
     const committed = new Set(committing);
     this.segments = this.segments.filter((s) => !committed.has(s));
     for (const segment of committing) segment.releaseLease();
+    for (const segment of stagedHere) {
+      segment.bytes = null;
+      this.ctx.blockPool.give(segment.buffer);
+    }
     this.sessionGarbage = this.sessionGarbage.slice(garbageFromSession.length);
     if (this.truncatedTo === truncatedTo) this.truncatedTo = null;
     this.sessionGeneration = 0;

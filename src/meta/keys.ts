@@ -13,13 +13,14 @@
 //   X <ino:u64> <name> 0       extended attr    versioned  "X" 00..2a "user.tag" 00
 //   Q <objectKey> 0            GC queue record             "Q" "blocks/default/42/7/0/0" 00
 //   S <objectKey> 0            staged object               "S" "blocks/default/42/9/0/1" 00
+//   W <objectKey> 0            write-back staged bytes     "W" "blocks/default/42/9/0/0" 00
 //   P <name> 0                 snapshot pin                "P" "before-upgrade" 00
 //   O <ino:u64>                orphan (unlinked, open)     "O" 00..2a
 // The versioned store adds two internal spaces (see versioned.ts):
 //   h <logical key> <wrote:u64>        a replaced record, kept as history
 //   e <ended:u64> <logical key>        index of history by the version that replaced it
 
-export type KeySpace = 'V' | 'C' | 'I' | 'D' | 'B' | 'M' | 'X' | 'Q' | 'S' | 'P' | 'O';
+export type KeySpace = 'V' | 'C' | 'I' | 'D' | 'B' | 'M' | 'X' | 'Q' | 'S' | 'W' | 'P' | 'O';
 
 /** Spaces whose records are part of the namespace as of a version, and so keep history. */
 const versionedSpaces = new Set<number>(['I', 'D', 'B', 'M', 'X'].map((tag) => tag.charCodeAt(0)));
@@ -86,6 +87,13 @@ export const keys = {
   ],
   gcQueue: (objectKey: string): Buffer => Buffer.concat([tag('Q'), cstring(objectKey)]),
   staged: (objectKey: string): Buffer => Buffer.concat([tag('S'), cstring(objectKey)]),
+  /** An object's bytes, staged in the metadata store by write-back mode. */
+  stagedBytes: (objectKey: string): Buffer => Buffer.concat([tag('W'), cstring(objectKey)]),
+  /** Every W record whose object key starts with `prefix` (UTF-8 never holds the byte 0xff). */
+  stagedBytesRange: (prefix: string): [Buffer, Buffer] => [
+    Buffer.concat([tag('W'), Buffer.from(prefix, 'utf8')]),
+    Buffer.concat([tag('W'), Buffer.from(prefix, 'utf8'), Buffer.from([0xff])]),
+  ],
   pin: (name: string): Buffer => Buffer.concat([tag('P'), cstring(name)]),
   orphan: (ino: number): Buffer => Buffer.concat([tag('O'), u64(ino)]),
   /** Every key of one space, for whole-space scans (GC queue, staged objects, pins, orphans, inodes). */
@@ -96,7 +104,7 @@ export const parseKey = {
   dentryName: (key: Buffer): string => readCString(key, 9),
   manifestChunk: (key: Buffer): number => key.readUInt32BE(9),
   xattrName: (key: Buffer): string => readCString(key, 9),
-  /** The object key of a Q or S record. */
+  /** The object key of a Q, S or W record. */
   objectKey: (key: Buffer): string => readCString(key, 1),
   pinName: (key: Buffer): string => readCString(key, 1),
   /** The inode number of an I, B or O key. */

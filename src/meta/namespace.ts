@@ -15,7 +15,7 @@ import {
   decode, fileTypeOf, PERMISSION_BITS, ROOT_INO, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID,
   S_IXGRP, type Dentry, type FileType, type Inode,
 } from './records.js';
-import { dentryCacheKey, Txn } from './txn.js';
+import { dentryCacheKey, parentOfDentryCacheKey, Txn } from './txn.js';
 
 export const NAME_MAX_BYTES = 255;
 export const XATTR_CREATE = 1;
@@ -72,7 +72,19 @@ export function splitPath(path: string): string[] {
 export class Namespace {
   private readonly lock = new Mutex();
   private readonly inodeCache = new LRUCache<number, Inode>({ max: 200_000 });
-  private readonly dentryCache = new LRUCache<string, Dentry | false>({ max: 400_000 });
+  /**
+   * Directories whose every entry is in the dentry cache: made by this process (empty then, and each
+   * commit since has updated the cache), with none of their entries evicted since. A name missing
+   * from the cache is absent from such a directory without a read of the store; creating files in a
+   * new directory (untar, cp -r, rsync) looks up each new name first.
+   */
+  private readonly completeDirs = new LRUCache<number, true>({ max: 100_000 });
+  private readonly dentryCache = new LRUCache<string, Dentry | false>({
+    max: 400_000,
+    dispose: (_dentry, cacheKey, reason) => {
+      if (reason !== 'set') this.completeDirs.delete(parentOfDentryCacheKey(cacheKey));
+    },
+  });
   /** every extended attribute of an inode, by name: the kernel asks for security.capability on each write */
   private readonly xattrCache = new LRUCache<number, Map<string, Buffer>>({ max: 100_000 });
   /** `<ino>/<name>` of attributes known to be absent, for inodes whose attributes are not all cached */
@@ -146,6 +158,7 @@ export class Namespace {
     if (atVersion === undefined) {
       const cached = this.dentryCache.get(cacheKey);
       if (cached !== undefined) return cached || undefined;
+      if (this.completeDirs.has(parent)) return undefined;
     }
     const before = this.commitsApplied;
     const value = await this.kv.get(keys.dentry(parent, name), atVersion);
@@ -244,6 +257,7 @@ export class Namespace {
       txn.putDentry(parentIno, name, { ino, type: fileTypeOf(mode) });
       txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now });
       txn.afterCommit(() => this.xattrCache.set(ino, new Map()));
+      if (isDir) txn.afterCommit(() => this.completeDirs.set(ino, true));
       await this.commit(txn);
       return inode;
     });

@@ -48,3 +48,7 @@ export class Txn {
 export function dentryCacheKey(parent: number, name: string): string {
   return `${parent}/${name}`;
 }
+
+export function parentOfDentryCacheKey(cacheKey: string): number {
+  return Number(cacheKey.slice(0, cacheKey.indexOf('/')));
+}

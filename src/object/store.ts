@@ -1,6 +1,8 @@
 // The object store boundary: immutable objects addressed by key. Every backend (file, s3) implements
 // exactly this; the engine never knows which one it talks to. Keys come from layout/keys.ts only.
 
+import type { Mutation } from '../meta/kv.js';
+
 export interface ObjectInfo {
   key: string;
   sizeBytes: number;
@@ -42,4 +44,15 @@ export interface ObjectStore {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   /** Releases connections and handles. */
   close(): Promise<void>;
+}
+
+/**
+ * A store that keeps small objects in the metadata store (write-back mode) can let a writer stage
+ * one in the writer's own commit instead of putting it.
+ */
+export interface BatchStaging {
+  /** The mutations that stage `body` as object `key` in the caller's commit; undefined: put it instead. */
+  mutationsFor(key: string, body: Uint8Array): Mutation[] | undefined;
+  /** The commit that held those mutations is in: the object exists from now on. */
+  committed(key: string): void;
 }

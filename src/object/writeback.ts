@@ -1,13 +1,24 @@
-// Write-back in front of a volume's object store. In write-back mode a put lands in a staging
-// folder in the volume's home and returns; uploaders copy each staged object to the object store
-// in the background and then delete the staged copy. Reads, deletes and listings see both places,
-// so a published body is readable wherever its objects are. Objects left in the staging folder by
-// a mount that stopped or crashed are uploaded the next time the volume opens, whatever the mode.
+// Write-back in front of a volume's object store. In write-back mode a put is staged in the volume's
+// home and returns: small objects as records of the metadata store, the others in a staging folder.
+// Uploaders copy each staged object to the object store in the background and then delete the
+// staged copy. Reads, deletes and listings see every place, so a published body is readable
+// wherever its objects are. Objects left staged by a mount that stopped or crashed are uploaded the
+// next time the volume opens, whatever the mode.
 
 import { isStrataError } from '../errors.js';
 import type { LogLevel } from '../log.js';
+import type { Mutation } from '../meta/kv.js';
 import type { FileObjectStore } from './file.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
+import type { MetadataObjectStore } from './metadata-store.js';
+import type { BatchStaging, ByteRange, ObjectInfo, ObjectStore } from './store.js';
+
+/** Objects up to this size are staged in the metadata store; a commit there is cheaper than a file. */
+export const METADATA_STAGED_BYTES = 64 * 1024;
+
+export interface Staging {
+  folder: FileObjectStore;
+  metadata: MetadataObjectStore;
+}
 
 export interface WritebackOptions {
   /** whether new objects go to the staging folder (true) or straight to the object store */
@@ -26,10 +37,12 @@ export interface WritebackOptions {
   removeStaging: () => Promise<void>;
 }
 
-export class WritebackObjectStore implements ObjectStore {
+export class WritebackObjectStore implements ObjectStore, BatchStaging {
   readonly description: string;
-  /** keys in the staging folder that are not uploaded yet, oldest first, with when their upload may start */
+  /** keys staged and not uploaded yet, oldest first, with when their upload may start */
   private readonly waiting = new Map<string, number>();
+  /** where each staged key is, until the object store holds it */
+  private readonly stagedIn = new Map<string, ObjectStore>();
   /** uploads running now, by key */
   private readonly uploading = new Map<string, Promise<void>>();
   /** keys deleted while their upload ran: the upload deletes its copy again once it lands */
@@ -42,20 +55,24 @@ export class WritebackObjectStore implements ObjectStore {
   private drained: Array<() => void> = [];
 
   private constructor(
-    private readonly staging: FileObjectStore,
+    private readonly staging: Staging,
     private readonly remote: ObjectStore,
     private readonly options: WritebackOptions,
   ) {
-    this.description = options.stageWrites ? `${remote.description} (write-back staging ${staging.description})` : remote.description;
+    const where = `${staging.folder.description} and the ${staging.metadata.description}`;
+    this.description = options.stageWrites ? `${remote.description} (write-back staging ${where})` : remote.description;
   }
 
   /** Opens the store and starts uploading whatever an earlier mount left staged. */
-  static async open(staging: FileObjectStore, remote: ObjectStore, options: WritebackOptions): Promise<WritebackObjectStore> {
+  static async open(staging: Staging, remote: ObjectStore, options: WritebackOptions): Promise<WritebackObjectStore> {
     const store = new WritebackObjectStore(staging, remote, options);
     let leftOver = 0;
-    for await (const { key } of staging.list('')) {
-      store.waiting.set(key, 0);
-      leftOver += 1;
+    for (const place of [staging.folder, staging.metadata]) {
+      for await (const { key } of place.list('')) {
+        store.waiting.set(key, 0);
+        store.stagedIn.set(key, place);
+        leftOver += 1;
+      }
     }
     if (leftOver > 0) options.log('info', 'uploading objects an earlier mount staged', { objects: leftOver });
     store.pump();
@@ -69,29 +86,50 @@ export class WritebackObjectStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
     if (!this.options.stageWrites) return this.remote.put(key, body, ready);
-    await this.staging.put(key, body, ready);
+    const place = body.byteLength <= METADATA_STAGED_BYTES ? this.staging.metadata : this.staging.folder;
+    await place.put(key, body, ready);
+    this.staged(key, place);
+  }
+
+  /** Small objects join the publish commit that first uses them (see file-body.ts). */
+  mutationsFor(key: string, body: Uint8Array): Mutation[] | undefined {
+    if (!this.options.stageWrites || body.byteLength > METADATA_STAGED_BYTES) return undefined;
+    return this.staging.metadata.mutationsFor(key, body);
+  }
+
+  committed(key: string): void {
+    this.staged(key, this.staging.metadata);
+  }
+
+  private staged(key: string, place: ObjectStore): void {
+    this.stagedIn.set(key, place);
     this.waiting.set(key, Date.now() + this.options.uploadDelayMs);
     this.pump();
   }
 
-  /** Staged objects are synced in the staging folder; uploaded ones by the object store. */
+  /** Staged objects are synced where they are staged; uploaded ones by the object store. */
   async persist(keys: string[]): Promise<void> {
-    const staged = keys.filter((key) => this.isStaged(key));
-    const uploaded = keys.filter((key) => !this.isStaged(key));
-    await Promise.all([staged.length > 0 ? this.persistStaged(staged) : undefined, uploaded.length > 0 ? this.remote.persist(uploaded) : undefined]);
+    const inFolder = keys.filter((key) => this.stagedIn.get(key) === this.staging.folder);
+    const inMetadata = keys.filter((key) => this.stagedIn.get(key) === this.staging.metadata);
+    const uploaded = keys.filter((key) => !this.stagedIn.has(key));
+    await Promise.all([
+      inFolder.length > 0 ? this.persistInFolder(inFolder) : undefined,
+      this.staging.metadata.persist(inMetadata),
+      uploaded.length > 0 ? this.remote.persist(uploaded) : undefined,
+    ]);
   }
 
-  /** An upload may finish and remove a staged copy while it is being synced: that key is in the object store then. */
-  private async persistStaged(keys: string[]): Promise<void> {
+  /** An upload may finish and remove a staged file while it is being synced: that key is in the object store then. */
+  private async persistInFolder(keys: string[]): Promise<void> {
     try {
-      await this.staging.persist(keys);
+      await this.staging.folder.persist(keys);
     } catch {
       await Promise.all(
         keys.map(async (key) => {
           try {
-            await this.staging.persist([key]);
+            await this.staging.folder.persist([key]);
           } catch (err) {
-            if (this.isStaged(key)) throw err;
+            if (this.stagedIn.has(key)) throw err;
             await this.remote.persist([key]);
           }
         }),
@@ -100,9 +138,10 @@ export class WritebackObjectStore implements ObjectStore {
   }
 
   async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
-    if (this.isStaged(key)) {
+    const place = this.stagedIn.get(key);
+    if (place) {
       try {
-        return await this.staging.get(key, range, into);
+        return await place.get(key, range, into);
       } catch (err) {
         // Uploaded and removed from staging between the check and the read.
         if (!isStrataError(err, 'ENOENT')) throw err;
@@ -112,26 +151,36 @@ export class WritebackObjectStore implements ObjectStore {
   }
 
   async head(key: string): Promise<ObjectInfo | null> {
-    if (this.isStaged(key)) {
-      const info = await this.staging.head(key);
+    const place = this.stagedIn.get(key);
+    if (place) {
+      const info = await place.head(key);
       if (info) return info;
     }
     return this.remote.head(key);
   }
 
+  /**
+   * The staging folder is asked for every key: deleting there also sweeps what a crashed write
+   * left. A metadata record only exists for a key this store tracks, so only those cost a commit.
+   */
   async delete(keys: string[]): Promise<void> {
+    const inMetadata = keys.filter((key) => this.stagedIn.get(key) === this.staging.metadata);
     for (const key of keys) {
       this.waiting.delete(key);
       if (this.uploading.has(key)) this.deletedWhileUploading.add(key);
+      else this.stagedIn.delete(key);
     }
-    await this.staging.delete(keys);
+    await Promise.all([this.staging.folder.delete(keys), this.staging.metadata.delete(inMetadata)]);
     await this.remote.delete(keys);
   }
 
-  /** Both places, in key order, each key once. */
+  /** Every place, in key order, each key once. */
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     const staged: ObjectInfo[] = [];
-    for await (const info of this.staging.list(prefix)) staged.push(info);
+    for (const place of [this.staging.folder, this.staging.metadata]) {
+      for await (const info of place.list(prefix)) staged.push(info);
+    }
+    staged.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
     let next = 0;
     for await (const info of this.remote.list(prefix)) {
       while (next < staged.length && staged[next]!.key < info.key) yield staged[next++]!;
@@ -153,13 +202,9 @@ export class WritebackObjectStore implements ObjectStore {
     }
     this.closed = true;
     clearTimeout(this.wakeTimer);
-    await Promise.all([this.staging.close(), this.remote.close()]);
+    await Promise.all([this.staging.folder.close(), this.staging.metadata.close(), this.remote.close()]);
     if (this.pendingUploads === 0) await this.options.removeStaging();
     else this.options.log('warn', 'staged objects stay for the next mount to upload', { objects: this.pendingUploads });
-  }
-
-  private isStaged(key: string): boolean {
-    return this.waiting.has(key) || this.uploading.has(key);
   }
 
   private pump(): void {
@@ -206,17 +251,24 @@ export class WritebackObjectStore implements ObjectStore {
   }
 
   private async upload(key: string): Promise<void> {
+    const place = this.stagedIn.get(key);
+    if (!place) return;
     try {
-      const bytes = await this.staging.get(key);
+      const bytes = await place.get(key);
       await this.remote.put(key, bytes);
       // The object store holds it now: reads and syncs go there before the staged copy goes.
       this.uploading.delete(key);
+      this.stagedIn.delete(key);
       if (this.deletedWhileUploading.delete(key)) await this.remote.delete([key]);
-      else await this.staging.delete([key]);
+      else await place.delete([key]);
       this.failing.delete(key);
     } catch (err) {
-      if (this.deletedWhileUploading.delete(key) || isStrataError(err, 'ENOENT')) return;
+      if (this.deletedWhileUploading.delete(key) || isStrataError(err, 'ENOENT')) {
+        this.stagedIn.delete(key);
+        return;
+      }
       // Staged objects are never dropped: the upload is tried again after a pause, and at the next open.
+      this.stagedIn.set(key, place);
       this.waiting.set(key, 0);
       if (!this.failing.has(key)) this.options.log('error', 'upload of a staged object failed; it stays staged and is tried again', { objectKey: key, cause: err instanceof Error ? err.message : String(err) });
       this.failing.add(key);

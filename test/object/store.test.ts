@@ -1,6 +1,7 @@
-// One contract for every ObjectStore backend, run against the file backend, s3rver and a real Ceph
-// RADOS Gateway (test/helpers/ceph-rgw.ts), plus what only the file backend promises about its
-// folder (atomic rename, no temp files shown).
+// One contract for every ObjectStore backend, run against the file backend, the metadata store
+// (where write-back mode stages small objects), s3rver and a real Ceph RADOS Gateway
+// (test/helpers/ceph-rgw.ts), plus what only the file backend promises about its folder (atomic
+// rename, no temp files shown).
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +11,10 @@ import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IOError } from '../../src/errors.js';
+import { RocksRawKV } from '../../src/meta/rocks.js';
+import { VersionedKV } from '../../src/meta/versioned.js';
 import { FileObjectStore } from '../../src/object/file.js';
+import { MetadataObjectStore } from '../../src/object/metadata-store.js';
 import { openObjectStore } from '../../src/object/open.js';
 import type { ObjectInfo, ObjectStore } from '../../src/object/store.js';
 import { cephRgwSkipReason, startCephRgw } from '../helpers/ceph-rgw.js';
@@ -180,6 +184,24 @@ contractSuite('file', async () => {
       const dir = await makeTempDir('file-store');
       dirs.push(dir);
       return openObjectStore({ backend: 'file', root: dir });
+    },
+    async stop() {
+      await Promise.all(dirs.map(removeDir));
+    },
+  };
+});
+
+contractSuite('metadata (RocksDB)', async () => {
+  const dirs: string[] = [];
+  return {
+    bulkCount: 3000,
+    async makeStore() {
+      const dir = await makeTempDir('metadata-store');
+      dirs.push(dir);
+      const kv = await VersionedKV.open(await RocksRawKV.open(dir), () => false);
+      const store = new MetadataObjectStore(kv);
+      // The store leaves the metadata store to its owner (the volume); here the test owns it.
+      return Object.assign(store, { close: () => kv.close() });
     },
     async stop() {
       await Promise.all(dirs.map(removeDir));

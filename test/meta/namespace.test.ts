@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import { stackedEntries } from '../../src/layout/manifest.js';
 import { loadManifests } from '../../src/meta/body-records.js';
 import { keys, parseKey } from '../../src/meta/keys.js';
+import type { RawKV } from '../../src/meta/kv.js';
 import { XATTR_CREATE, XATTR_REPLACE, type Caller } from '../../src/meta/namespace.js';
 import { ROOT_INO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID } from '../../src/meta/records.js';
 import type { Volume } from '../../src/volume.js';
@@ -433,6 +434,38 @@ test('namespace changes survive closing and reopening the volume', async (ctx) =
   assert.is((await reopened.getxattr(file.ino, 'user.k')).toString(), 'v');
   const next = await reopened.create(ROOT_INO, 'next', 0o644, alice);
   assert.ok(next.ino > file.ino, 'inode numbers are not reused after a reopen');
+});
+
+test('a missing name in a directory this volume made is ENOENT without a metadata read; elsewhere it is read', async (ctx) => {
+  let dentryReads = 0;
+  const countDentryReads = (raw: RawKV): RawKV => ({
+    ...raw,
+    get: (key) => {
+      if (key[0] === 'D'.charCodeAt(0)) dentryReads += 1;
+      return raw.get(key);
+    },
+    getMany: raw.getMany.bind(raw),
+    range: raw.range.bind(raw),
+    write: raw.write.bind(raw),
+    close: raw.close.bind(raw),
+  });
+  const volume = await ctx.tv!.reopen({ wrapRawKV: countDentryReads });
+  const ns = volume.namespace;
+  const dir = await ns.mkdir(ROOT_INO, 'made-here', 0o755, alice);
+  const file = await ns.create(dir.ino, 'a', 0o644, alice);
+  dentryReads = 0;
+  await expectCode(() => ns.lookup(dir.ino, 'missing'), 'ENOENT');
+  assert.is((await ns.lookup(dir.ino, 'a')).ino, file.ino);
+  await ns.unlink(dir.ino, 'a');
+  await expectCode(() => ns.lookup(dir.ino, 'a'), 'ENOENT');
+  assert.is(dentryReads, 0, 'a directory made here answers from memory');
+  await expectCode(() => ns.lookup(ROOT_INO, 'missing'), 'ENOENT');
+  assert.is(dentryReads, 1, 'the root, made before this open, is asked');
+
+  const reopened = await ctx.tv!.reopen({ wrapRawKV: countDentryReads });
+  dentryReads = 0;
+  await expectCode(() => reopened.namespace.lookup(dir.ino, 'missing'), 'ENOENT');
+  assert.is(dentryReads, 1, 'after a reopen the directory is read again');
 });
 
 test.run();

@@ -124,10 +124,12 @@ writeback('uploads start after the delay; a file removed within it is never uplo
   const prefix = 'wb-delay/';
   const m = await startMount({ args: [...s3Args(s3, prefix), '--writeback', '--upload-delay', '2s'], env: s3Env(s3) });
   try {
-    await m.sh(`head -c 100000 /dev/urandom > ${m.mountpoint}/kept && head -c 100000 /dev/urandom > ${m.mountpoint}/gone`);
-    const kept = await objectKeysOf(m, '/kept');
-    const gone = await objectKeysOf(m, '/gone');
-    await m.sh(`rm ${m.mountpoint}/gone`);
+    // 100,000 bytes are staged as files, 3,000 in the metadata store
+    await m.sh(`for f in kept gone; do head -c 100000 /dev/urandom > ${m.mountpoint}/$f; head -c 3000 /dev/urandom > ${m.mountpoint}/$f-small; done`);
+    const kept = [...(await objectKeysOf(m, '/kept')), ...(await objectKeysOf(m, '/kept-small'))];
+    const gone = [...(await objectKeysOf(m, '/gone')), ...(await objectKeysOf(m, '/gone-small'))];
+    assert.is(kept.length + gone.length, 4);
+    await m.sh(`rm ${m.mountpoint}/gone ${m.mountpoint}/gone-small`);
     await m.strata(['gc', '--grace', '0']);
     const pending = async () => (JSON.parse((await m.strata(['status', '--json'])).stdout) as { writebackPending: number }).writebackPending;
     await waitFor('every staged upload to finish', async () => (await pending()) === 0);
@@ -136,7 +138,7 @@ writeback('uploads start after the delay; a file removed within it is never uplo
     for (const key of gone) assert.not.ok(remote.includes(key), `${key} of the removed file was never uploaded`);
     // fsync of a file whose earlier blocks are uploading or uploaded: each staged copy is synced, or is in the store
     await m.sh(`dd if=/dev/urandom of=${m.mountpoint}/synced bs=1M count=6 status=none && sleep 2.5 && dd if=/dev/urandom of=${m.mountpoint}/synced bs=1M count=6 seek=6 conv=notrunc,fsync status=none`);
-    await m.sh(`head -c 3000 /dev/urandom > ${m.mountpoint}/late`);
+    await m.sh(`dd if=/dev/urandom of=${m.mountpoint}/late bs=3000 count=1 conv=fsync status=none`);
     const late = await objectKeysOf(m, '/late');
     await m.unmount();
     assert.match(m.log(), /uploading staged objects before closing/);

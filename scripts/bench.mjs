@@ -653,7 +653,7 @@ function report(results, metrics, targets, ratios, header) {
     "Small files, tar and rsync stop the clock when the last close returns, without sync (Strata's close publishes: like local disk's page cache, it survives a crash of the writer).",
     'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
     "The s3rver column is s3rver's own rate with the AWS SDK (4 MiB objects, 8 in flight): PUT under seq write, GET under seq read.",
-    'strata-s3-wb is Strata mounted with --writeback: close returns once the objects are staged in the volume's home.',
+    "strata-s3-wb is Strata mounted with --writeback: close returns once the objects are staged in the volume's home.",
   );
   return lines.join('\n');
 }

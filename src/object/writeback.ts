@@ -21,7 +21,7 @@ export interface Staging {
 }
 
 export interface WritebackOptions {
-  /** whether new objects go to the staging folder (true) or straight to the object store */
+  /** whether new objects are staged (true) or go straight to the object store */
   stageWrites: boolean;
   /** uploads running at once */
   concurrency: number;

@@ -176,38 +176,31 @@ function contractSuite(name: string, startBackend: () => Promise<Backend>) {
   test.run();
 }
 
-contractSuite('file', async () => {
-  const dirs: string[] = [];
-  return {
-    bulkCount: 1500,
-    async makeStore() {
-      const dir = await makeTempDir('file-store');
-      dirs.push(dir);
-      return openObjectStore({ backend: 'file', root: dir });
-    },
-    async stop() {
-      await Promise.all(dirs.map(removeDir));
-    },
+/** A backend whose stores each live in a fresh temporary folder. */
+function folderBackend(bulkCount: number, openIn: (dir: string) => Promise<ObjectStore>): () => Promise<Backend> {
+  return async () => {
+    const dirs: string[] = [];
+    return {
+      bulkCount,
+      async makeStore() {
+        const dir = await makeTempDir('object-store');
+        dirs.push(dir);
+        return openIn(dir);
+      },
+      async stop() {
+        await Promise.all(dirs.map(removeDir));
+      },
+    };
   };
-});
+}
 
-contractSuite('metadata (RocksDB)', async () => {
-  const dirs: string[] = [];
-  return {
-    bulkCount: 3000,
-    async makeStore() {
-      const dir = await makeTempDir('metadata-store');
-      dirs.push(dir);
-      const kv = await VersionedKV.open(await RocksRawKV.open(dir), () => false);
-      const store = new MetadataObjectStore(kv);
-      // The store leaves the metadata store to its owner (the volume); here the test owns it.
-      return Object.assign(store, { close: () => kv.close() });
-    },
-    async stop() {
-      await Promise.all(dirs.map(removeDir));
-    },
-  };
-});
+contractSuite('file', folderBackend(1500, async (dir) => openObjectStore({ backend: 'file', root: dir })));
+
+contractSuite('metadata (RocksDB)', folderBackend(3000, async (dir) => {
+  const kv = await VersionedKV.open(await RocksRawKV.open(dir), () => false);
+  // The store leaves the metadata store to its owner (the volume); here the test owns it.
+  return Object.assign(new MetadataObjectStore(kv), { close: () => kv.close() });
+}));
 
 contractSuite('s3 (s3rver)', async () => {
   const s3rver = await startS3rver();

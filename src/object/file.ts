@@ -8,7 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
 import { SmallWrites } from './small-writes.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
-import { assertValidKey, assertValidPrefix, assertValidRange } from './validate.js';
+import { assertValidKey, assertValidPrefix, assertValidRange, compareKeys } from './validate.js';
 
 /** Names of in-progress writes; never listed, and no key may end in such a name. */
 const TEMP_PREFIX = '.tmp-';
@@ -228,11 +228,6 @@ export class FileObjectStore implements ObjectStore {
 /** `.tmp-<object name>.<random>`: unique, and tied to its object so that deleting the object can sweep it. */
 function tempNameFor(path: string): string {
   return `${TEMP_PREFIX}${basename(path)}.${randomBytes(8).toString('hex')}`;
-}
-
-/** S3 orders keys by their UTF-8 bytes; compare the same way so both backends list alike. */
-function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
 /** A rename is durable only once its folder is synced; until then a crash may lose the object. */

@@ -33,3 +33,8 @@ export function assertValidRange(key: string, range: ByteRange): void {
     throw Invalid(`invalid byte range ${JSON.stringify(range)} for object ${key}`);
   }
 }
+
+/** S3 orders keys by their UTF-8 bytes; every store lists in that order. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}

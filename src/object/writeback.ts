@@ -11,6 +11,7 @@ import type { Mutation } from '../meta/kv.js';
 import type { FileObjectStore } from './file.js';
 import type { MetadataObjectStore } from './metadata-store.js';
 import type { BatchStaging, ByteRange, ObjectInfo, ObjectStore } from './store.js';
+import { compareKeys } from './validate.js';
 
 /** Objects up to this size are staged in the metadata store; a commit there is cheaper than a file. */
 export const METADATA_STAGED_BYTES = 64 * 1024;
@@ -180,10 +181,10 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
     for (const place of [this.staging.folder, this.staging.metadata]) {
       for await (const info of place.list(prefix)) staged.push(info);
     }
-    staged.sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key)));
+    staged.sort((a, b) => compareKeys(a.key, b.key));
     let next = 0;
     for await (const info of this.remote.list(prefix)) {
-      while (next < staged.length && staged[next]!.key < info.key) yield staged[next++]!;
+      while (next < staged.length && compareKeys(staged[next]!.key, info.key) < 0) yield staged[next++]!;
       if (next < staged.length && staged[next]!.key === info.key) next += 1;
       yield info;
     }

@@ -52,6 +52,8 @@ function prng(seed: number): (below: number) => number {
 class BodyCommitFault implements RawKV {
   failBodyCommits = false;
   failed = 0;
+  /** batches written */
+  writes = 0;
 
   constructor(private readonly inner: RawKV) {}
 
@@ -65,6 +67,7 @@ class BodyCommitFault implements RawKV {
       this.failed++;
       return Promise.reject(new Error('injected: metadata commit failed (disk full)'));
     }
+    this.writes++;
     return this.inner.write(mutations, options);
   }
 }
@@ -381,6 +384,31 @@ test('publish queues the objects an overwrite or a truncate makes unreachable', 
   assert.is((await body.read(0, 100)).length, 0);
   await volume.files.release(ino);
   assert.is((await volume.namespace.getattr(ino)).sizeBytes, 0);
+});
+
+test('in write-back mode a small file is staged by its publish commit: one metadata write, no staged record, nothing after a failed commit', async (ctx) => {
+  const volume = await ctx.tv!.reopen({ writeback: true, uploadDelayMs: 3_600_000 });
+  const fault = ctx.fault!;
+  const content = bytes(7, 3000);
+  const { ino, body } = await newFile(volume, 'small');
+  body.write(0, content);
+  fault.failBodyCommits = true;
+  await body.publish().then(() => assert.unreachable('the publish commit was failed'), () => undefined);
+  fault.failBodyCommits = false;
+  assert.equal([...(await storedKeys(volume))], [], 'a failed commit stages no object');
+  const writesBefore = fault.writes;
+  await volume.files.release(ino);
+  assert.is(fault.writes - writesBefore, 1, 'one metadata write publishes the file and stages its object');
+  assert.equal(await spaceKeys(volume, 'S'), [], 'no staged record');
+  const referenced = await referencedKeys(volume, ino);
+  assert.equal([...(await storedKeys(volume))], [...referenced], 'the store holds the object the manifest names');
+  assert.equal(await spaceKeys(volume, 'W'), [...referenced], 'staged in the metadata store');
+  assertBytes(await readAll(volume, ino), content, 'read while staged');
+
+  // Closing uploads what is staged; the next open reads it from the object store.
+  const reopened = await ctx.tv!.reopen({ writeback: false });
+  assert.equal(await spaceKeys(reopened, 'W'), [], 'nothing is staged after the close');
+  assertBytes(await readAll(reopened, ino), content, 'read after the upload');
 });
 
 test.run();

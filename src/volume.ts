@@ -59,6 +59,8 @@ export const DEFAULT_READAHEAD_BYTES = 32 * 1024 * 1024;
 const WRITEBACK_UPLOADS = 8;
 const WRITEBACK_RETRY_MS = 5000;
 export const DEFAULT_UPLOAD_DELAY_MS = 10_000;
+/** How long a small object staged for a local object store waits before it moves there. */
+const LOCAL_UPLOAD_DELAY_MS = 2_000;
 
 async function readConfig(paths: VolumePaths): Promise<StoredConfig | undefined> {
   try {
@@ -106,6 +108,7 @@ export class Volume {
       kv,
       paths,
       options,
+      objectStoreConfig.backend === 'file',
     ).catch(async (err: unknown) => {
       await kv.close();
       throw err;
@@ -168,19 +171,23 @@ export class Volume {
 }
 
 /**
- * The write-back layer, when the mount asks for it or an earlier one left staged objects behind
+ * The write-back layer, when the mount asks for it, when the object store is a local folder (small
+ * objects are staged by their publish commit), or when an earlier mount left staged objects behind
  * (they are uploaded now, in any mode); otherwise the object store itself.
  */
-async function withWriteback(remote: ObjectStore, kv: VersionedKV, paths: VolumePaths, options: VolumeOptions): Promise<ObjectStore> {
-  const stageWrites = (options.writeback ?? false) && !(options.readOnly ?? false);
+async function withWriteback(remote: ObjectStore, kv: VersionedKV, paths: VolumePaths, options: VolumeOptions, remoteIsLocal: boolean): Promise<ObjectStore> {
+  const writable = !(options.readOnly ?? false);
+  const stageWrites = (options.writeback ?? false) && writable;
+  const stagePublished = remoteIsLocal && writable;
   const [start, end] = keys.stagedBytesRange('');
   const stagedInMetadata = (await kv.scan(start, end, { limit: 1 })).length > 0;
-  if (!stageWrites && !stagedInMetadata && !(await isNonEmptyDir(paths.stagingDir))) return remote;
+  if (!stageWrites && !stagePublished && !stagedInMetadata && !(await isNonEmptyDir(paths.stagingDir))) return remote;
   const staging = { folder: new FileObjectStore(paths.stagingDir), metadata: new MetadataObjectStore(kv) };
   return WritebackObjectStore.open(staging, remote, {
     stageWrites,
+    stagePublished,
     concurrency: WRITEBACK_UPLOADS,
-    uploadDelayMs: options.uploadDelayMs ?? DEFAULT_UPLOAD_DELAY_MS,
+    uploadDelayMs: options.uploadDelayMs ?? (stageWrites ? DEFAULT_UPLOAD_DELAY_MS : LOCAL_UPLOAD_DELAY_MS),
     retryDelayMs: WRITEBACK_RETRY_MS,
     log,
     removeStaging: () => rm(paths.stagingDir, { recursive: true, force: true }),

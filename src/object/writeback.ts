@@ -1,5 +1,6 @@
 // Write-back in front of a volume's object store. In write-back mode a put is staged in the volume's
 // home and returns: small objects as records of the metadata store, the others in a staging folder.
+// On a local object store only the small objects a publish commit carries are staged (in that commit).
 // Uploaders copy each staged object to the object store in the background and then delete the
 // staged copy. Reads, deletes and listings see every place, so a published body is readable
 // wherever its objects are. Objects left staged by a mount that stopped or crashed are uploaded the
@@ -24,6 +25,12 @@ export interface Staging {
 export interface WritebackOptions {
   /** whether new objects are staged (true) or go straight to the object store */
   stageWrites: boolean;
+  /**
+   * Whether small objects join the publish commit that first uses them even when other writes go
+   * straight to the object store: for an object store on local disk, where that commit is as
+   * durable as a file written there, and cheaper than a new file in a new folder.
+   */
+  stagePublished: boolean;
   /** uploads running at once */
   concurrency: number;
   /**
@@ -94,7 +101,7 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
 
   /** Small objects join the publish commit that first uses them (see file-body.ts). */
   mutationsFor(key: string, body: Uint8Array): Mutation[] | undefined {
-    if (!this.options.stageWrites || body.byteLength > METADATA_STAGED_BYTES) return undefined;
+    if (!(this.options.stageWrites || this.options.stagePublished) || body.byteLength > METADATA_STAGED_BYTES) return undefined;
     return this.staging.metadata.mutationsFor(key, body);
   }
 
@@ -195,7 +202,8 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
   async close(): Promise<void> {
     this.closing = true;
     if (this.pendingUploads > 0) {
-      this.options.log('info', 'uploading staged objects before closing', { objects: this.pendingUploads });
+      // Moving small objects to a local object store is routine, not news.
+      this.options.log(this.options.stageWrites ? 'info' : 'debug', 'uploading staged objects before closing', { objects: this.pendingUploads });
       await new Promise<void>((resolve) => {
         this.drained.push(resolve);
         this.pump();

@@ -174,12 +174,19 @@ test('a failed metadata commit leaves the previous body whole and its uploads st
 test('an object key is never written twice across many publishes of the same file', async (ctx) => {
   let volume = ctx.tv!.volume;
   const puts: string[] = [];
-  /** Records every put and calls through to the real store. */
+  /** Records every object written, by a put or by a publish commit, and calls through to the real store. */
   const observe = (target: Volume) => {
     const put = target.store.put.bind(target.store);
     target.store.put = (key, body) => {
       puts.push(key);
       return put(key, body);
+    };
+    const staging = target.bodyContext.batchStaging!;
+    const mutationsFor = staging.mutationsFor.bind(staging);
+    staging.mutationsFor = (key, body) => {
+      const mutations = mutationsFor(key, body);
+      if (mutations) puts.push(key);
+      return mutations;
     };
   };
   observe(volume);
@@ -386,29 +393,31 @@ test('publish queues the objects an overwrite or a truncate makes unreachable', 
   assert.is((await volume.namespace.getattr(ino)).sizeBytes, 0);
 });
 
-test('in write-back mode a small file is staged by its publish commit: one metadata write, no staged record, nothing after a failed commit', async (ctx) => {
-  const volume = await ctx.tv!.reopen({ writeback: true, uploadDelayMs: 3_600_000 });
-  const fault = ctx.fault!;
-  const content = bytes(7, 3000);
-  const { ino, body } = await newFile(volume, 'small');
-  body.write(0, content);
-  fault.failBodyCommits = true;
-  await body.publish().then(() => assert.unreachable('the publish commit was failed'), () => undefined);
-  fault.failBodyCommits = false;
-  assert.equal([...(await storedKeys(volume))], [], 'a failed commit stages no object');
-  const writesBefore = fault.writes;
-  await volume.files.release(ino);
-  assert.is(fault.writes - writesBefore, 1, 'one metadata write publishes the file and stages its object');
-  assert.equal(await spaceKeys(volume, 'S'), [], 'no staged record');
-  const referenced = await referencedKeys(volume, ino);
-  assert.equal([...(await storedKeys(volume))], [...referenced], 'the store holds the object the manifest names');
-  assert.equal(await spaceKeys(volume, 'W'), [...referenced], 'staged in the metadata store');
-  assertBytes(await readAll(volume, ino), content, 'read while staged');
+for (const writeback of [false, true]) {
+  test(`${writeback ? 'in write-back mode' : 'on a local object store'} a small file is staged by its publish commit: one metadata write, no staged record, nothing after a failed commit`, async (ctx) => {
+    const volume = await ctx.tv!.reopen({ writeback, uploadDelayMs: 3_600_000 });
+    const fault = ctx.fault!;
+    const content = bytes(7, 3000);
+    const { ino, body } = await newFile(volume, 'small');
+    body.write(0, content);
+    fault.failBodyCommits = true;
+    await body.publish().then(() => assert.unreachable('the publish commit was failed'), () => undefined);
+    fault.failBodyCommits = false;
+    assert.equal([...(await storedKeys(volume))], [], 'a failed commit stages no object');
+    const writesBefore = fault.writes;
+    await volume.files.release(ino);
+    assert.is(fault.writes - writesBefore, 1, 'one metadata write publishes the file and stages its object');
+    assert.equal(await spaceKeys(volume, 'S'), [], 'no staged record');
+    const referenced = await referencedKeys(volume, ino);
+    assert.equal([...(await storedKeys(volume))], [...referenced], 'the store holds the object the manifest names');
+    assert.equal(await spaceKeys(volume, 'W'), [...referenced], 'staged in the metadata store');
+    assertBytes(await readAll(volume, ino), content, 'read while staged');
 
-  // Closing uploads what is staged; the next open reads it from the object store.
-  const reopened = await ctx.tv!.reopen({ writeback: false });
-  assert.equal(await spaceKeys(reopened, 'W'), [], 'nothing is staged after the close');
-  assertBytes(await readAll(reopened, ino), content, 'read after the upload');
-});
+    // Closing uploads what is staged; the next open reads it from the object store.
+    const reopened = await ctx.tv!.reopen({ writeback: false });
+    assert.equal(await spaceKeys(reopened, 'W'), [], 'nothing is staged after the close');
+    assertBytes(await readAll(reopened, ino), content, 'read after the upload');
+  });
+}
 
 test.run();

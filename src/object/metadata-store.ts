@@ -1,7 +1,7 @@
-// Objects kept as records of the volume's metadata store. Write-back mode stages small objects here:
-// staging one is a single metadata commit, where a staged file costs a new file and rename in a
-// fresh folder chain (three mkdirs for a new file's first block), and the record survives a crash
-// of the mount process as every commit does.
+// Objects kept as records of the volume's metadata store. Write-back mode, and a mount on a local
+// object store, stage small objects here: staging one is a single metadata commit, where a file
+// costs a new file and rename in a fresh folder chain (three mkdirs for a new file's first block),
+// and the record survives a crash of the mount process as every commit does.
 
 import { NotFound } from '../errors.js';
 import { keys, parseKey } from '../meta/keys.js';
@@ -14,6 +14,9 @@ const DELETE_BATCH = 1024;
 
 export class MetadataObjectStore implements ObjectStore {
   readonly description = 'metadata store';
+  /** Deletions asked for while another commits; they go together in the next commit. */
+  private nextDeletion: { objectKeys: string[]; done: Promise<void> } | null = null;
+  private deleting: Promise<void> = Promise.resolve();
 
   /** `kv` stays the volume's: closing this store leaves it open. */
   constructor(private readonly kv: MetaKV) {}
@@ -55,8 +58,24 @@ export class MetadataObjectStore implements ObjectStore {
     return stored ? { key, sizeBytes: stored.length } : null;
   }
 
+  /** Uploaders delete one key each, several at once: one commit takes all that are waiting. */
   async delete(objectKeys: string[]): Promise<void> {
     objectKeys.forEach(assertValidKey);
+    if (objectKeys.length === 0) return;
+    if (!this.nextDeletion) {
+      const batch: string[] = [];
+      const done = this.deleting.then(() => {
+        this.nextDeletion = null;
+        return this.commitDeletions(batch);
+      });
+      this.nextDeletion = { objectKeys: batch, done };
+      this.deleting = done.catch(() => undefined);
+    }
+    this.nextDeletion.objectKeys.push(...objectKeys);
+    return this.nextDeletion.done;
+  }
+
+  private async commitDeletions(objectKeys: string[]): Promise<void> {
     for (let i = 0; i < objectKeys.length; i += DELETE_BATCH) {
       const deletions: Mutation[] = objectKeys.slice(i, i + DELETE_BATCH).map((key) => ({ type: 'del', key: keys.stagedBytes(key) }));
       await this.kv.commit(deletions);

@@ -1,5 +1,5 @@
 // One contract for every ObjectStore backend, run against the file backend, the metadata store
-// (where write-back mode stages small objects), s3rver and a real Ceph RADOS Gateway
+// (where write-back mode and a local object store stage small objects), s3rver and a real Ceph RADOS Gateway
 // (test/helpers/ceph-rgw.ts), plus what only the file backend promises about its folder (atomic
 // rename, no temp files shown).
 
@@ -329,3 +329,37 @@ fileOnly('a full disk fails the put with ENOSPC naming the key and leaves no tem
 });
 
 fileOnly.run();
+
+const metadataOnly = suite('metadata object store', {} as { dir: string; kv: VersionedKV; writes: number; store: MetadataObjectStore });
+metadataOnly.before.each(async (ctx) => {
+  ctx.dir = await makeTempDir('metadata-store');
+  ctx.writes = 0;
+  const raw = await RocksRawKV.open(ctx.dir);
+  const write = raw.write.bind(raw);
+  raw.write = (mutations, options) => {
+    ctx.writes += 1;
+    return write(mutations, options);
+  };
+  ctx.kv = await VersionedKV.open(raw, () => false);
+  ctx.store = new MetadataObjectStore(ctx.kv);
+});
+metadataOnly.after.each(async (ctx) => {
+  await ctx.kv.close();
+  await removeDir(ctx.dir);
+});
+
+metadataOnly('deletes asked for at once share commits, and each caller learns when its key is gone', async (ctx) => {
+  const { store } = ctx;
+  const keys = Array.from({ length: 32 }, (_, i) => `d/${i}`);
+  for (const key of keys) await store.put(key, Buffer.from(key));
+  const before = ctx.writes;
+  await Promise.all(keys.map(async (key) => {
+    await store.delete([key]);
+    assert.is(await store.head(key), null, `${key} is gone when its delete returns`);
+  }));
+  assert.ok(ctx.writes - before <= 2, `32 deletes took ${ctx.writes - before} commits`);
+  assert.equal(await listAll(store, ''), []);
+  await expectError(store.delete(['d/../x']), 'EINVAL');
+});
+
+metadataOnly.run();

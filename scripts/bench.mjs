@@ -11,7 +11,10 @@
 //
 //   scripts/bench [--quick] [--targets local,null,strata-file,s3rver,strata-s3,strata-s3-wb,s3fs,rclone]
 //                 [--workloads seq,parallel,randread,files-1k,files-10k,stat,ls,untar,rsync]
-//                 [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]
+//                 [--rounds <n>] [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]
+//
+// With --rounds n, every target runs every workload n times, targets taking turns round by round
+// (so a slow minute on this shared machine hits them all alike), and the tables show the median.
 //
 // Needs `npm run build` (Strata runs from dist/), root (FUSE mounts, drop_caches), fio and rsync.
 // Cold reads: the kernel's caches are dropped before every read workload, and Strata, s3fs and
@@ -40,10 +43,10 @@ const ALL_WORKLOADS = ['seq', 'parallel', 'randread', 'files-1k', 'files-10k', '
 
 const USAGE = `usage: scripts/bench [--quick] [--targets ${ALL_TARGETS.join(',')}]
                      [--workloads ${ALL_WORKLOADS.join(',')}]
-                     [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]`;
+                     [--rounds <n>] [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]`;
 
 function parseOptions(argv) {
-  const options = { quick: false, targets: ALL_TARGETS, workloads: ALL_WORKLOADS, json: undefined, capS: undefined, workDir: '/var/tmp', keep: false };
+  const options = { quick: false, targets: ALL_TARGETS, workloads: ALL_WORKLOADS, rounds: 1, json: undefined, capS: undefined, workDir: '/var/tmp', keep: false };
   const list = (value, allowed, what) => {
     const items = String(value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     const unknown = items.filter((item) => !allowed.includes(item));
@@ -59,7 +62,10 @@ function parseOptions(argv) {
     else if (arg === '--workloads') options.workloads = list(value(), ALL_WORKLOADS, 'workload');
     else if (arg === '--json') options.json = resolve(value());
     else if (arg === '--work-dir') options.workDir = resolve(value());
-    else if (arg === '--cap') {
+    else if (arg === '--rounds') {
+      options.rounds = Number(value());
+      if (!Number.isInteger(options.rounds) || options.rounds < 1) usage('--rounds takes a whole number of at least 1');
+    } else if (arg === '--cap') {
       options.capS = Number(value());
       if (!(options.capS > 0)) usage('--cap takes a positive number of seconds');
     } else if (arg === '--help' || arg === '-h') {
@@ -618,6 +624,40 @@ function cell(figure, notes) {
   return figure.note && !figure.bound ? text + noteRef(notes, figure.note) : text;
 }
 
+/**
+ * A target's rounds as one result. Each figure is the median round's, an observed figure rather than
+ * an average (of two middle rounds, the slower), with every round's value beside it; a figure no
+ * round measured keeps its first error, and one some rounds failed says so.
+ */
+function mergeRounds(runs, metrics) {
+  if (runs.length === 1) return runs[0];
+  const ok = runs.filter((run) => run.status === 'ok');
+  const merged = { label: runs[0].label, status: ok.length > 0 ? 'ok' : runs[0].status, metrics: {}, seconds: runs.reduce((sum, run) => sum + (run.seconds ?? 0), 0) };
+  const errors = runs.filter((run) => run.error).map((run) => run.error);
+  if (ok.length === 0) {
+    if (errors.length > 0) merged.error = errors[0];
+    return merged;
+  }
+  for (const m of metrics) {
+    const figures = runs.map((run) => (run.status === 'ok' ? run.metrics[m.key] : { error: run.error ?? run.status }));
+    if (figures.every((f) => !f)) continue;
+    const measured = figures.filter((f) => f && !f.error && Number.isFinite(f.value));
+    if (measured.length === 0) {
+      merged.metrics[m.key] = figures.find(Boolean);
+      continue;
+    }
+    const slowestFirst = [...measured].sort((a, b) => (m.better === 'higher' ? a.value - b.value : b.value - a.value));
+    const median = slowestFirst[Math.floor((slowestFirst.length - 1) / 2)];
+    const figure = { ...median, rounds: figures.map((f) => (f && !f.error ? f.value : null)) };
+    const failed = figures.filter((f) => !f || f.error);
+    if (failed.length > 0) figure.note = [median.note, `failed in ${failed.length} of ${runs.length} rounds: ${failed.find((f) => f?.error)?.error ?? 'not measured'}`].filter(Boolean).join('; ');
+    merged.metrics[m.key] = figure;
+  }
+  const failures = runs.flatMap((run) => run.failures ?? []);
+  if (failures.length > 0) merged.failures = failures;
+  return merged;
+}
+
 /** Speed of Strata's figure over another's (> 1: Strata is faster), with bounds carried through. */
 function ratioOf(metric, strata, other) {
   if (!strata || !other || strata.error || other.error || !(strata.value > 0) || !(other.value > 0)) return undefined;
@@ -649,6 +689,7 @@ function report(results, metrics, targets, ratios, header) {
   lines.push(
     '',
     `">${SIZES.capS}" or "<x": the work passed the ${SIZES.capS} s cap and was stopped, so the figure is a bound. MB/s = 10^6 bytes/s.`,
+    ...(options.rounds > 1 ? [`Each figure is the median of ${options.rounds} rounds (of two middle rounds, the slower); the JSON has every round's value.`] : []),
     'Reads are cold: kernel caches dropped, and Strata, s3fs and rclone remounted, before each.',
     "Small files, tar and rsync stop the clock when the last close returns, without sync (Strata's close publishes: like local disk's page cache, it survives a crash of the writer).",
     'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
@@ -730,16 +771,14 @@ async function main() {
   const metrics = metricList(treeFiles);
   const workloads = makeWorkloads(shared);
   const targetDefs = makeTargets(work);
-  const results = {};
-
-  for (const name of options.targets) {
-    const def = targetDefs[name];
-    const result = (results[name] = { label: def.label, status: 'ok', metrics: {} });
-    if (stopping) break;
+  /** One round of every workload on target `name`: its status and figures. */
+  const runTarget = async (name, def) => {
+    const result = { label: def.label, status: 'ok', metrics: {} };
+    if (stopping) return undefined;
     if (def.requires && !(await commandExists(def.requires))) {
       result.status = 'not installed';
       say(`${name}: not installed`);
-      continue;
+      return result;
     }
     await mkdir(join(work, name), { recursive: true });
     if (def.measure) {
@@ -754,7 +793,7 @@ async function main() {
         say(`${name}: FAILED: ${err.message}`);
       }
       result.seconds = Math.round((Date.now() - targetStart) / 1000);
-      continue;
+      return result;
     }
     let target;
     const targetStart = Date.now();
@@ -800,7 +839,18 @@ async function main() {
       // Each target's data goes once it is done, so the disk holds one target's files at a time.
       await rm(join(work, name), { recursive: true, force: true }).catch(() => undefined);
     }
+    return result;
+  };
+
+  const rounds = {};
+  for (let round = 1; round <= options.rounds; round++) {
+    if (options.rounds > 1) say(`round ${round} of ${options.rounds}`);
+    for (const name of options.targets) {
+      const result = await runTarget(name, targetDefs[name]);
+      if (result) (rounds[name] ??= []).push(result);
+    }
   }
+  const results = Object.fromEntries(Object.entries(rounds).map(([name, runs]) => [name, mergeRounds(runs, metrics)]));
 
   const ran = options.targets.filter((t) => results[t]);
   const strataTargets = ran.filter((t) => t.startsWith('strata') && results[t].status === 'ok');
@@ -821,7 +871,7 @@ async function main() {
   }
 
   const command = ['scripts/bench', ...process.argv.slice(2)].join(' ');
-  const header = `Strata bench: ${command}\n${startedAt.toISOString()}, ${options.quick ? 'quick' : 'full'} sizes, cap ${SIZES.capS} s per workload, ${cpus().length} CPUs, Linux ${release()}, Node ${process.version}; one run, compare within it`;
+  const header = `Strata bench: ${command}\n${startedAt.toISOString()}, ${options.quick ? 'quick' : 'full'} sizes, cap ${SIZES.capS} s per workload, ${cpus().length} CPUs, Linux ${release()}, Node ${process.version}; ${options.rounds > 1 ? `medians of ${options.rounds} rounds (targets taking turns)` : 'one run'}, compare within it`;
   process.stdout.write(report(results, metrics, ran, ratios, header) + '\n');
 
   if (options.json) {
@@ -830,6 +880,7 @@ async function main() {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       quick: options.quick,
+      rounds: options.rounds,
       capSeconds: SIZES.capS,
       sizes: { ...SIZES, treeFiles },
       host: { cpus: cpus().length, kernel: release(), node: process.version },

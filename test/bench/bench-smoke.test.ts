@@ -20,6 +20,7 @@ interface Figure {
   value?: number;
   bound?: string;
   error?: string;
+  rounds?: (number | null)[];
 }
 interface Report {
   metrics: { key: string; workload: string; unit: string }[];
@@ -29,15 +30,19 @@ interface Report {
 
 const test = suite('scripts/bench');
 
+async function runBench(dir: string, args: string[]): Promise<{ stdout: string; report: Report }> {
+  const json = join(dir, 'bench.json');
+  const all = [...args, '--json', json];
+  const { stdout } = await exec(join(ROOT, 'scripts/bench'), all, { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
+    throw new Error(`scripts/bench ${all.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
+  });
+  return { stdout, report: JSON.parse(await readFile(json, 'utf8')) as Report };
+}
+
 test('a quick run reports a positive figure for every workload on every target, and Strata’s ratios', async () => {
   const dir = await makeTempDir('bench-smoke');
   try {
-    const json = join(dir, 'bench.json');
-    const args = ['--quick', '--targets', TARGETS.join(','), '--json', json];
-    const { stdout } = await exec(join(ROOT, 'scripts/bench'), args, { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }).catch((err: { stdout?: string; stderr?: string; message: string }) => {
-      throw new Error(`scripts/bench ${args.join(' ')} failed: ${err.message}\n${err.stdout ?? ''}\n${err.stderr ?? ''}`);
-    });
-    const report = JSON.parse(await readFile(json, 'utf8')) as Report;
+    const { stdout, report } = await runBench(dir, ['--quick', '--targets', TARGETS.join(',')]);
 
     assert.equal([...new Set(report.metrics.map((m) => m.workload))], WORKLOADS);
     for (const target of TARGETS) {
@@ -53,6 +58,23 @@ test('a quick run reports a positive figure for every workload on every target, 
     }
     for (const target of TARGETS) assert.match(stdout, target);
     assert.match(stdout, 'file/null');
+  } finally {
+    await removeDir(dir);
+  }
+});
+
+test('with --rounds, each figure is the median of the rounds, every round kept', async () => {
+  const dir = await makeTempDir('bench-rounds');
+  try {
+    const { stdout, report } = await runBench(dir, ['--quick', '--rounds', '3', '--targets', 'local,null', '--workloads', 'files-1k']);
+    for (const target of ['local', 'null']) {
+      const figure = report.targets[target]!.metrics['files-few']!;
+      const rounds = figure.rounds!;
+      assert.is(rounds.length, 3, `${target}: three rounds`);
+      assert.ok(rounds.every((value) => value! > 0), `${target}: every round measured (${rounds.join(', ')})`);
+      assert.is(figure.value, [...(rounds as number[])].sort((a, b) => a - b)[1], `${target}: the median round`);
+    }
+    assert.match(stdout, 'median of 3 rounds');
   } finally {
     await removeDir(dir);
   }

@@ -772,7 +772,8 @@ async function main() {
   const workloads = makeWorkloads(shared);
   const targetDefs = makeTargets(work);
   /** One round of every workload on target `name`: its status and figures. */
-  const runTarget = async (name, def) => {
+  const runTarget = async (name) => {
+    const def = targetDefs[name];
     const result = { label: def.label, status: 'ok', metrics: {} };
     if (stopping) return undefined;
     if (def.requires && !(await commandExists(def.requires))) {
@@ -846,7 +847,7 @@ async function main() {
   for (let round = 1; round <= options.rounds; round++) {
     if (options.rounds > 1) say(`round ${round} of ${options.rounds}`);
     for (const name of options.targets) {
-      const result = await runTarget(name, targetDefs[name]);
+      const result = await runTarget(name);
       if (result) (rounds[name] ??= []).push(result);
     }
   }

@@ -13,17 +13,14 @@ export class StrataError extends Error {
   }
 }
 
-const make = (code: ErrorCode) => (message: string, cause?: unknown) =>
-  new StrataError(code, message, cause === undefined ? undefined : { cause });
-
 /**
- * For answers the kernel asks for all the time (a name that is not there, an attribute a file does
- * not have: a lookup before each create, security.capability before each write): capturing a stack
- * costs more than the rest of such a call, and nobody reads it.
+ * `captureStack` false is for answers the kernel asks for all the time (a name that is not there, an
+ * attribute a file does not have: a lookup before each create, security.capability before each
+ * write): capturing a stack costs more than the rest of such a call, and nobody reads it.
  */
-const makeWithoutStack = (code: ErrorCode) => (message: string, cause?: unknown) => {
+const make = (code: ErrorCode, captureStack = true) => (message: string, cause?: unknown) => {
   const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
+  if (!captureStack) Error.stackTraceLimit = 0;
   try {
     return new StrataError(code, message, cause === undefined ? undefined : { cause });
   } finally {
@@ -31,7 +28,7 @@ const makeWithoutStack = (code: ErrorCode) => (message: string, cause?: unknown)
   }
 };
 
-export const NotFound = makeWithoutStack('ENOENT');
+export const NotFound = make('ENOENT', false);
 export const Exists = make('EEXIST');
 export const NotEmpty = make('ENOTEMPTY');
 export const IsDirectory = make('EISDIR');
@@ -43,7 +40,7 @@ export const AccessDenied = make('EACCES');
 export const ReadOnly = make('EROFS');
 export const IOError = make('EIO');
 export const NoSpace = make('ENOSPC');
-export const NoAttribute = makeWithoutStack('ENODATA');
+export const NoAttribute = make('ENODATA', false);
 export const NotSupported = make('ENOTSUP');
 
 export function isStrataError(err: unknown, code?: ErrorCode): err is StrataError {

@@ -43,7 +43,7 @@ export interface VolumeOptions {
   owner?: Caller;
   /** write-back mode: puts are staged in the volume's home and upload in the background */
   writeback?: boolean;
-  /** how long a staged object waits before its upload starts (write-back mode) */
+  /** how long a staged object waits before its upload starts (write-back mode, and small objects staged for a local object store) */
   uploadDelayMs?: number;
   /** wraps the RocksDB store, for fault-injection tests */
   wrapRawKV?: (raw: RawKV) => RawKV;

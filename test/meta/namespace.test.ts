@@ -5,6 +5,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { StrataError } from '../../src/errors.js';
 import { stackedEntries } from '../../src/layout/manifest.js';
 import { loadManifests } from '../../src/meta/body-records.js';
 import { keys, parseKey } from '../../src/meta/keys.js';
@@ -79,6 +80,31 @@ test('lookup and resolve of a missing name are ENOENT; a path through a file is 
   await expectCode(() => ns.resolve('/missing/x'), 'ENOENT');
   await expectCode(() => ns.resolve('/file/x'), 'ENOTDIR');
   await expectCode(() => ns.getattr(9999), 'ENOENT');
+});
+
+// The kernel asks for missing names and missing attributes all the time: those answers skip the stack.
+test('ENOENT and ENODATA come without a stack; other errors keep theirs', async ({ volume }) => {
+  const ns = volume!.namespace;
+  const failure = async (call: () => Promise<unknown>): Promise<StrataError> => {
+    try {
+      await call();
+    } catch (err) {
+      if (err instanceof StrataError) return err;
+      throw err;
+    }
+    return assert.unreachable('the call failed') as never;
+  };
+  await ns.create(ROOT_INO, 'file', 0o644, root);
+  const file = await ns.lookup(ROOT_INO, 'file');
+  for (const [err, code] of [[await failure(() => ns.lookup(ROOT_INO, 'missing')), 'ENOENT'], [await failure(() => ns.getxattr(file.ino, 'security.capability')), 'ENODATA']] as const) {
+    assert.is(err.code, code);
+    assert.ok(err.message.length > 0, `${code} says what is missing`);
+    assert.not.match(err.stack ?? '', /\n\s+at /, `${code} has no stack frames`);
+  }
+  const exists = await failure(() => ns.create(ROOT_INO, 'file', 0o644, root));
+  assert.is(exists.code, 'EEXIST');
+  assert.match(exists.stack ?? '', /\n\s+at /, 'EEXIST keeps its stack');
+  assert.ok(Error.stackTraceLimit > 0, 'the stack trace limit is restored');
 });
 
 test('a 255-byte name is accepted and a 256-byte name is ENAMETOOLONG', async ({ volume }) => {

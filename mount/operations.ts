@@ -220,7 +220,8 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       answer('create', path, cb, async () => {
         const livePath = await writable(path);
         const { parent, name } = await ns.resolveParent(livePath);
-        const inode = await ns.create(parent.ino, name, mode, caller);
+        // Its record rides on the next commit: most often the publish of its first flush.
+        const inode = await ns.create(parent.ino, name, mode, caller, { commitSoon: true });
         const body = await volume.files.acquire(inode.ino, inode);
         return [handles.add({ kind: 'file', ino: inode.ino, flags: fsConstants.O_RDWR, body, snapshot: false })];
       });
@@ -285,7 +286,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     flush(path: string | null, fd: number, cb: Reply) {
       answer('flush', path, cb, async () => {
         const handle = fileHandle(fd);
-        if (!handle.snapshot) await handle.body.publish();
+        if (handle.snapshot) return;
+        await handle.body.publish();
+        // A file created and closed unwritten has no publish to carry its creation: close makes it.
+        await ns.settle(handle.ino);
       });
     },
 
@@ -297,8 +301,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       });
     },
 
-    fsyncdir(_path: string | null, _datasync: number, _fd: number, cb: Reply) {
-      cb(0);
+    fsyncdir(path: string | null, _datasync: number, _fd: number, cb: Reply) {
+      answer('fsyncdir', path, cb, async () => {
+        if (!options.readOnly && options.snapshotVersion === undefined) await ns.kv.settle({ sync: true });
+      });
     },
 
     release(path: string | null, fd: number, cb: Reply) {

@@ -43,6 +43,11 @@ export const NoSpace = make('ENOSPC');
 export const NoAttribute = make('ENODATA', false);
 export const NotSupported = make('ENOTSUP');
 
+/** The errno name a failure stands for: its own code when it is ours, EIO for anything else. */
+export function codeOf(err: unknown): ErrorCode {
+  return err instanceof StrataError ? err.code : 'EIO';
+}
+
 export function isStrataError(err: unknown, code?: ErrorCode): err is StrataError {
   return err instanceof StrataError && (code === undefined || err.code === code);
 }

@@ -5,7 +5,7 @@
 
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { StrataError } from '../errors.js';
+import { codeOf } from '../errors.js';
 import { log } from '../log.js';
 import { objectKeyOf } from '../object/metered.js';
 import { runOperation, type OperationContext, type ProgressReport } from './operations.js';
@@ -92,7 +92,7 @@ async function answer(line: string, ctx: OperationContext, socket: Socket): Prom
     log('debug', 'control request', { op: request.op, ms: Date.now() - startedMs });
     return { ok: true, result };
   } catch (err) {
-    const code = err instanceof StrataError ? err.code : 'EIO';
+    const code = codeOf(err);
     const message = err instanceof Error ? err.message : String(err);
     log(code === 'EIO' ? 'error' : 'debug', 'control request failed', { op: request.op, path: request.args?.path ?? null, key: objectKeyOf(err) ?? null, ms: Date.now() - startedMs, code, cause: message });
     return { ok: false, code, message };

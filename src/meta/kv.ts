@@ -1,6 +1,7 @@
 // The metadata store boundary. Narrow on purpose: point reads, ordered range scans, one atomic batch
-// per mutation, and reads as of a version. RocksDB implements it today (rocks.ts + versioned.ts); a
-// transactional distributed KV (TiKV, FoundationDB) could implement the same four calls.
+// per mutation (or several riding in one), and reads as of a version. RocksDB implements it today
+// (rocks.ts + versioned.ts); a transactional distributed KV (TiKV, FoundationDB) could implement the
+// same calls.
 
 export type Mutation = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -30,6 +31,13 @@ export interface MetaKV {
   scan(start: Buffer, end: Buffer, options?: ScanOptions): Promise<Entry[]>;
   /** Applies every mutation atomically as the next version, which it returns. */
   commit(mutations: Mutation[], options?: CommitOptions): Promise<number>;
+  /**
+   * Queues mutations to ride with the next commit, made within a few milliseconds; reads of their
+   * keys wait for it. `onFailure` hears if that commit fails.
+   */
+  commitSoon(mutations: Mutation[], onFailure: (err: Error) => void): void;
+  /** Resolves once what commitSoon queued is written or failed; `sync` also makes the log durable. */
+  settle(options?: CommitOptions): Promise<void>;
   close(): Promise<void>;
 }
 

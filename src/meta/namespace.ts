@@ -4,7 +4,7 @@
 
 import { LRUCache } from 'lru-cache';
 import {
-  Exists, Invalid, IsDirectory, NameTooLong, NoAttribute, NotDirectory, NotEmpty, NotFound, NotPermitted,
+  codeOf, Exists, Invalid, IsDirectory, NameTooLong, NoAttribute, NotDirectory, NotEmpty, NotFound, NotPermitted,
   NotSupported, ReadOnly, StrataError,
 } from '../errors.js';
 import { retireBody } from './body-records.js';
@@ -65,6 +65,10 @@ function validateXattrName(name: string): void {
   if (name === prefix) throw Invalid(`extended attribute name ${JSON.stringify(name)} has nothing after its namespace`);
 }
 
+function creationFailed(ino: number, cause: Error): StrataError {
+  return new StrataError(codeOf(cause), `inode ${ino} was never made: the commit that carried its creation failed (${cause.message})`, { cause });
+}
+
 export function splitPath(path: string): string[] {
   return path.split('/').filter((part) => part !== '' && part !== '.');
 }
@@ -95,6 +99,8 @@ export class Namespace {
    */
   private commitsApplied = 0;
   private nextIno: number | undefined;
+  /** Inodes whose creation rode on a commit that failed, and why: their handles report it. */
+  private readonly failedCreates = new LRUCache<number, Error>({ max: 10_000 });
 
   constructor(
     readonly kv: MetaKV,
@@ -121,6 +127,40 @@ export class Namespace {
 
   async commit(txn: Txn, sync = false): Promise<number> {
     const version = await this.kv.commit(txn.mutations, { sync });
+    this.applyToCaches(txn);
+    return version;
+  }
+
+  /**
+   * Shows the txn at once and lets it ride on the next commit (MetaKV.commitSoon). For a create whose
+   * file is written and flushed next: the publish commit carries it, one commit for both. If the
+   * carrying commit fails, every cache is dropped (they showed the txn) and `ino` keeps the failure.
+   */
+  private commitSoon(txn: Txn, ino: number): void {
+    this.applyToCaches(txn);
+    this.kv.commitSoon(txn.mutations, (err) => {
+      this.failedCreates.set(ino, err);
+      this.dropCaches();
+    });
+  }
+
+  /** Waits until a creation of `ino` that is riding on a later commit is made, and fails if it failed. */
+  async settle(ino: number, options: { sync?: boolean } = {}): Promise<void> {
+    await this.kv.settle(options);
+    const failed = this.failedCreates.get(ino);
+    if (failed) throw creationFailed(ino, failed);
+  }
+
+  private dropCaches(): void {
+    this.commitsApplied += 1;
+    this.inodeCache.clear();
+    this.dentryCache.clear();
+    this.completeDirs.clear();
+    this.xattrCache.clear();
+    this.xattrAbsent.clear();
+  }
+
+  private applyToCaches(txn: Txn): void {
     this.commitsApplied += 1;
     for (const [ino, inode] of txn.inodes) {
       if (inode) this.inodeCache.set(ino, inode);
@@ -128,7 +168,6 @@ export class Namespace {
     }
     for (const [cacheKey, { dentry }] of txn.dentries) this.dentryCache.set(cacheKey, dentry ?? false);
     for (const effect of txn.effects) effect();
-    return version;
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -140,7 +179,10 @@ export class Namespace {
     }
     const before = this.commitsApplied;
     const value = await this.kv.get(keys.inode(ino), atVersion);
-    if (!value) throw NotFound(`no inode ${ino}`);
+    if (!value) {
+      const failed = atVersion === undefined ? this.failedCreates.get(ino) : undefined;
+      throw failed ? creationFailed(ino, failed) : NotFound(`no inode ${ino}`);
+    }
     const inode = decode<Inode>(value);
     if (atVersion === undefined && this.commitsApplied === before) this.inodeCache.set(ino, inode);
     return inode;
@@ -236,7 +278,7 @@ export class Namespace {
     return { uid: caller.uid, gid: parent.gid, mode: inherited };
   }
 
-  private async createEntry(parentIno: number, name: string, mode: number, caller: Caller, extra: Partial<Inode> = {}): Promise<Inode> {
+  private async createEntry(parentIno: number, name: string, mode: number, caller: Caller, extra: Partial<Inode> = {}, soon = false): Promise<Inode> {
     validateName(name);
     return this.mutate(async () => {
       const parent = await this.getattr(parentIno);
@@ -258,7 +300,8 @@ export class Namespace {
       txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now });
       txn.afterCommit(() => this.xattrCache.set(ino, new Map()));
       if (isDir) txn.afterCommit(() => this.completeDirs.set(ino, true));
-      await this.commit(txn);
+      if (soon) this.commitSoon(txn, ino);
+      else await this.commit(txn);
       return inode;
     });
   }
@@ -267,8 +310,12 @@ export class Namespace {
     return this.createEntry(parent, name, S_IFDIR | (mode & PERMISSION_BITS), caller);
   }
 
-  create(parent: number, name: string, mode: number, caller: Caller): Promise<Inode> {
-    return this.createEntry(parent, name, S_IFREG | (mode & PERMISSION_BITS), caller);
+  /**
+   * `commitSoon`: the new file is visible at once and its record rides on the next commit, which its
+   * first flush makes (see commitSoon); `settle` reports whether it was made.
+   */
+  create(parent: number, name: string, mode: number, caller: Caller, options: { commitSoon?: boolean } = {}): Promise<Inode> {
+    return this.createEntry(parent, name, S_IFREG | (mode & PERMISSION_BITS), caller, {}, options.commitSoon ?? false);
   }
 
   mknod(parent: number, name: string, mode: number, rdev: number, caller: Caller): Promise<Inode> {

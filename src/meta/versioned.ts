@@ -11,7 +11,7 @@
 
 import { HISTORY_INDEX_TAG, HISTORY_TAG, isVersionedKey, keys, readU64, u64 } from './keys.js';
 import type { CommitOptions, Entry, MetaKV, Mutation, RawEntry, RawKV, ScanOptions } from './kv.js';
-import { Invalid } from '../errors.js';
+import { codeOf, IOError, Invalid, StrataError } from '../errors.js';
 
 const VERSION_BYTES = 8;
 const historyTag = Buffer.from(HISTORY_TAG, 'latin1');
@@ -43,9 +43,31 @@ function payloadOf(raw: Buffer): Buffer {
   return raw.subarray(VERSION_BYTES);
 }
 
+/** How long mutations queued with commitSoon wait for a commit to carry them before one is made for them. */
+export const QUEUED_COMMIT_DELAY_MS = 5;
+
+interface Queued {
+  mutations: Mutation[];
+  onFailure: (err: Error) => void;
+}
+
+/** A commit called while an earlier one carrying queued mutations was pending may build on them. */
+function dependentFailure(cause: Error): Error {
+  return new StrataError(codeOf(cause), `metadata commit not made: an earlier commit it may build on failed (${cause.message})`, { cause });
+}
+
 export class VersionedKV implements MetaKV {
   private version: number;
   private commitChain: Promise<unknown> = Promise.resolve();
+  /** mutations waiting for the next commit (commitSoon) */
+  private queued: Queued[] = [];
+  /** queued mutations not yet written or failed: reads of their keys wait for them */
+  private unsettled: Queued[] = [];
+  private queuedTimer: NodeJS.Timeout | undefined;
+  private commitsCalled = 0;
+  /** commits called up to this count fail: an earlier commit carrying queued mutations failed */
+  private failedThrough = 0;
+  private failedCause: Error = IOError('no failure');
 
   private constructor(
     readonly raw: RawKV,
@@ -66,6 +88,7 @@ export class VersionedKV implements MetaKV {
   }
 
   async get(key: Buffer, atVersion?: number): Promise<Buffer | undefined> {
+    await this.settleKeysIn(key, Buffer.concat([key, Buffer.of(0)]));
     const live = await this.raw.get(key);
     if (atVersion === undefined || atVersion >= this.version) return live && payloadOf(live);
     if (live && readU64(live, 0) <= atVersion) return payloadOf(live);
@@ -75,6 +98,7 @@ export class VersionedKV implements MetaKV {
   }
 
   async scan(start: Buffer, end: Buffer, options: ScanOptions = {}): Promise<Entry[]> {
+    await this.settleKeysIn(start, end);
     const atVersion = options.atVersion;
     if (atVersion === undefined || atVersion >= this.version) {
       const live = await this.raw.range(start, end, { limit: options.limit });
@@ -99,9 +123,59 @@ export class VersionedKV implements MetaKV {
   }
 
   commit(mutations: Mutation[], options: CommitOptions = {}): Promise<number> {
-    const result = this.commitChain.then(() => this.apply(mutations, options.sync ?? false));
+    const call = ++this.commitsCalled;
+    const result = this.commitChain.then(() => {
+      if (call <= this.failedThrough) throw dependentFailure(this.failedCause);
+      return this.applyWithQueued(mutations, options.sync ?? false);
+    });
     this.commitChain = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Queues mutations for the next commit, whoever makes it, and at the latest QUEUED_COMMIT_DELAY_MS
+   * from now; until then, reads of their keys wait for them. `onFailure` hears if the commit that
+   * carries them fails: the caller already acted as if they had been made, and must undo that.
+   */
+  commitSoon(mutations: Mutation[], onFailure: (err: Error) => void): void {
+    const queued = { mutations, onFailure };
+    this.queued.push(queued);
+    this.unsettled.push(queued);
+    this.queuedTimer ??= setTimeout(() => {
+      this.queuedTimer = undefined;
+      if (this.queued.length > 0) this.commit([]).catch(() => undefined);
+    }, QUEUED_COMMIT_DELAY_MS);
+  }
+
+  /** Resolves once every queued mutation is written (or failed); `sync` also syncs the log to disk. */
+  async settle(options: CommitOptions = {}): Promise<void> {
+    if (this.queued.length > 0 || options.sync) await this.commit([], options);
+    else if (this.unsettled.length > 0) await this.commitChain;
+  }
+
+  private async settleKeysIn(start: Buffer, end: Buffer): Promise<void> {
+    const touches = (m: Mutation) => Buffer.compare(m.key, start) >= 0 && Buffer.compare(m.key, end) < 0;
+    if (this.unsettled.some((queued) => queued.mutations.some(touches))) await this.settle().catch(() => undefined);
+  }
+
+  private async applyWithQueued(mutations: Mutation[], sync: boolean): Promise<number> {
+    const carried = this.queued.splice(0);
+    clearTimeout(this.queuedTimer);
+    this.queuedTimer = undefined;
+    const all = carried.length === 0 ? mutations : [...carried.flatMap((queued) => queued.mutations), ...mutations];
+    if (all.length === 0 && !sync) return this.version;
+    try {
+      return await this.apply(all, sync);
+    } catch (err) {
+      if (carried.length > 0) {
+        this.failedThrough = this.commitsCalled;
+        this.failedCause = err instanceof Error ? err : new Error(String(err));
+        for (const queued of carried) queued.onFailure(this.failedCause);
+      }
+      throw err;
+    } finally {
+      this.unsettled = this.unsettled.filter((queued) => !carried.includes(queued));
+    }
   }
 
   private async apply(mutations: Mutation[], sync: boolean): Promise<number> {
@@ -145,7 +219,9 @@ export class VersionedKV implements MetaKV {
     await run;
   }
 
-  close(): Promise<void> {
-    return this.commitChain.then(() => this.raw.close());
+  async close(): Promise<void> {
+    await this.settle().catch(() => undefined);
+    await this.commitChain;
+    await this.raw.close();
   }
 }

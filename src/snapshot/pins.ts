@@ -34,6 +34,7 @@ export async function pinSnapshot(volume: Volume, name: string): Promise<Pin> {
   await volume.files.publishAll();
   return volume.namespace.mutate(async () => {
     if (await volume.kv.get(keys.pin(name))) throw Exists(`a snapshot named ${name} already exists`);
+    await volume.kv.settle();
     const record: PinRecord = { version: volume.kv.currentVersion(), pinnedAtMs: Date.now() };
     await volume.kv.commit([{ type: 'put', key: keys.pin(name), value: encode(record) }], { sync: true });
     await volume.refreshPins();

@@ -187,6 +187,23 @@ test('SIGKILLed mounts on an S3 backend recover the same way', async () => {
   }
 });
 
+test('files created and closed unwritten, or listed right after their create, survive a SIGKILL at once', async () => {
+  const m = await startMount();
+  try {
+    const dir = m.mountpoint;
+    const pid = m.pid()!;
+    // The shell's kill lands within a millisecond of the last close: before any timer would commit.
+    await m.sh(`mkdir ${dir}/made && touch ${dir}/made/empty-1 ${dir}/made/empty-2 && ls ${dir}/made > ${dir}/../listing && : > ${dir}/made/truncated && kill -9 ${pid}`, { allowFailure: true });
+    await m.kill();
+    assert.is(await readFile(join(dir, '..', 'listing'), 'utf8'), 'empty-1\nempty-2\n', 'the listing right after the creates names them');
+    await m.remount();
+    assert.equal((await readdir(join(dir, 'made'))).sort(), ['empty-1', 'empty-2', 'truncated']);
+    await assertCleanVolume(m, 'after the kill');
+  } finally {
+    await m.cleanup();
+  }
+});
+
 test.after(() => {
   process.stdout.write(`\ncrash test: ${tally.kills} kills (seeds ${SEEDS.join(',')} on file, ${S3_SEEDS.join(',')} on s3, ${ROUNDS} rounds each); ` +
     `landed after ${JSON.stringify(tally.landedAfter)}; orphans recovered in ${tally.orphansRecovered} remounts, staged objects in ${tally.stagedRecovered}; ` +

@@ -16,6 +16,7 @@ import type { Mutation, RawKV } from '../../src/meta/kv.js';
 import { ROOT_INO } from '../../src/meta/records.js';
 import type { Volume } from '../../src/volume.js';
 import { openTestVolume, type TestVolume } from '../helpers/volume.js';
+import { expectCode } from '../meta/expect-code.js';
 
 const MiB = 1024 * 1024;
 const caller = { uid: 0, gid: 0 };
@@ -391,6 +392,45 @@ test('publish queues the objects an overwrite or a truncate makes unreachable', 
   assert.is((await body.read(0, 100)).length, 0);
   await volume.files.release(ino);
   assert.is((await volume.namespace.getattr(ino)).sizeBytes, 0);
+});
+
+test('a file created to ride on the next commit is made by its publish: one metadata write for both, and a failed publish unmakes it', async (ctx) => {
+  const volume = await ctx.tv!.reopen({ uploadDelayMs: 3_600_000 });
+  const ns = volume.namespace;
+  const fault = ctx.fault!;
+  const warm = await newFile(volume, 'warm');
+  warm.body.write(0, bytes(2, 100));
+  await volume.files.release(warm.ino);
+  const writesBefore = fault.writes;
+  const made = await ns.create(ROOT_INO, 'made', 0o644, caller, { commitSoon: true });
+  const body = await volume.files.acquire(made.ino, made);
+  body.write(0, bytes(3, 2000));
+  await body.publish();
+  await ns.settle(made.ino);
+  assert.is(fault.writes - writesBefore, 1, 'the create rode on the publish commit');
+  await volume.files.release(made.ino);
+
+  const doomed = await ns.create(ROOT_INO, 'doomed', 0o644, caller, { commitSoon: true });
+  assert.is((await ns.lookup(ROOT_INO, 'doomed')).ino, doomed.ino, 'visible before its commit');
+  const doomedBody = await volume.files.acquire(doomed.ino, doomed);
+  doomedBody.write(0, bytes(4, 2000));
+  fault.failBodyCommits = true;
+  const failure = await doomedBody.publish().then(() => undefined, (err: unknown) => err);
+  assert.ok(failure, 'the publish that carries the create fails');
+  const settled = await ns.settle(doomed.ino).then(() => undefined, (err: unknown) => err as { code?: string; message?: string });
+  fault.failBodyCommits = false;
+  assert.is(settled?.code, 'EIO', 'settle reports the failed creation');
+  assert.match(settled?.message ?? '', /never made/);
+  await expectCode(() => ns.getattr(doomed.ino), 'EIO');
+  await expectCode(() => ns.lookup(ROOT_INO, 'doomed'), 'ENOENT');
+  assert.equal((await ns.readdir(ROOT_INO)).map((e) => e.name), ['made', 'warm'], 'the listing has only the files that were made');
+  await volume.files.release(doomed.ino).catch(() => undefined);
+
+  const after = await ns.create(ROOT_INO, 'after', 0o644, caller, { commitSoon: true });
+  assert.ok(after.ino > doomed.ino, 'inode numbers move on past the unmade one');
+  const reopened = await ctx.tv!.reopen({});
+  assert.equal((await reopened.namespace.readdir(ROOT_INO)).map((e) => e.name), ['after', 'made', 'warm'], 'closing made the last create; the failed one stays unmade');
+  await expectCode(() => reopened.namespace.getattr(doomed.ino), 'ENOENT');
 });
 
 for (const writeback of [false, true]) {

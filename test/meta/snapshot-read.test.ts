@@ -59,6 +59,13 @@ test.after.each(async (ctx) => {
   await ctx.tv?.cleanup();
 });
 
+test('a pin taken right after a create whose commit is still to come sees the new file', async (ctx) => {
+  const volume = ctx.tv!.volume;
+  await volume.namespace.create(ROOT_INO, 'just-made', 0o644, caller, { commitSoon: true });
+  const pin = await pinSnapshot(volume, 'right-after');
+  assert.equal(await names(volume, '/', pin.version), ['just-made']);
+});
+
 test('after overwrites, truncates, deletes and renames, the pinned version shows the old names and bytes', async (ctx) => {
   const volume = ctx.tv!.volume;
   const ns = volume.namespace;

@@ -89,6 +89,81 @@ test('a failed commit does not use up a version and later commits still run', as
   assert.is(text(await kv.get(keys.inode(5))), 'c');
 });
 
+/** The raw store with a count of batch writes, their sync flags, and a switch that fails the next one. */
+function countingRaw(raw: RawKV) {
+  const state = { writes: 0, syncs: [] as boolean[], failNext: false };
+  const counted: RawKV = {
+    get: (key) => raw.get(key),
+    getMany: (k) => raw.getMany(k),
+    range: (start, end, options) => raw.range(start, end, options),
+    close: () => raw.close(),
+    write: (mutations, options) => {
+      if (state.failNext) {
+        state.failNext = false;
+        return Promise.reject(new Error('injected write failure'));
+      }
+      state.writes += 1;
+      state.syncs.push(options.sync);
+      return raw.write(mutations, options);
+    },
+  };
+  return { state, counted };
+}
+
+test('mutations queued with commitSoon ride on the next commit; reads of their keys and settle wait for them', async (ctx) => {
+  const { state, counted } = countingRaw(ctx.raw!);
+  const kv = await VersionedKV.open(counted, () => false);
+  kv.commitSoon([put(keys.inode(7), 'queued')], () => assert.unreachable('nothing fails'));
+  assert.is(state.writes, 0, 'queuing writes nothing');
+  assert.is(await kv.commit([put(keys.inode(8), 'own')]), 1, 'one version for the carried and the own mutations');
+  assert.is(state.writes, 1, 'one batch');
+  assert.is(text(await kv.get(keys.inode(7))), 'queued');
+
+  kv.commitSoon([put(keys.inode(9), 'read')], () => assert.unreachable('nothing fails'));
+  assert.is(text(await kv.get(keys.inode(9))), 'read', 'a read of a queued key commits it first');
+  const [start, end] = keys.spaceRange('I');
+  kv.commitSoon([put(keys.inode(10), 'scanned')], () => assert.unreachable('nothing fails'));
+  assert.equal((await kv.scan(start, end)).map((e) => text(e.value)), ['queued', 'own', 'read', 'scanned'], 'a scan over a queued key commits it first');
+  const writes = state.writes;
+  await kv.get(keys.inode(7));
+  assert.is(state.writes, writes, 'a read with nothing queued for its key commits nothing');
+
+  kv.commitSoon([put(keys.inode(11), 'alone')], () => assert.unreachable('nothing fails'));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.is(state.writes, writes + 1, 'with no other commit, the queued mutations are committed on their own');
+  assert.is(text(await ctx.raw!.get(keys.inode(11)))?.slice(8), 'alone');
+
+  kv.commitSoon([put(keys.inode(12), 'settled')], () => assert.unreachable('nothing fails'));
+  await kv.settle();
+  assert.is(state.syncs.at(-1), false);
+  await kv.settle({ sync: true });
+  assert.is(state.syncs.at(-1), true, 'settle with sync syncs the log even with nothing queued');
+  assert.is(text(await ctx.raw!.get(keys.inode(12)))?.slice(8), 'settled');
+});
+
+test('a failed commit carrying queued mutations tells their owners and fails the commits called before it was known', async (ctx) => {
+  const { state, counted } = countingRaw(ctx.raw!);
+  const kv = await VersionedKV.open(counted, () => false);
+  const heard: string[] = [];
+  kv.commitSoon([put(keys.inode(20), 'queued')], (err) => heard.push(err.message));
+  state.failNext = true;
+  const carrying = kv.commit([put(keys.inode(21), 'carrier')]);
+  const dependent = kv.commit([put(keys.inode(22), 'built on it')]);
+  await expectRejection(carrying, /injected write failure/);
+  await expectRejection(dependent, /an earlier commit it may build on failed/);
+  assert.equal(heard, ['injected write failure'], 'the owner of the queued mutations heard once');
+  for (const ino of [20, 21, 22]) assert.is(await kv.get(keys.inode(ino)), undefined, `nothing of inode ${ino} was written`);
+  assert.is(await kv.commit([put(keys.inode(23), 'later')]), 1, 'a commit called after the failure runs');
+  kv.commitSoon([put(keys.inode(24), 'queued later')], () => assert.unreachable('this one is made'));
+  await kv.settle();
+  assert.is(text(await kv.get(keys.inode(24))), 'queued later');
+});
+
+async function expectRejection(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  const err = await promise.then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof Error && message.test(err.message), `expected a rejection matching ${message}, got ${String(err)}`);
+}
+
 test('with history on, a read at an old version sees the value of that version', async (ctx) => {
   const kv = ctx.kv!;
   ctx.history.on = true;

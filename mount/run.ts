@@ -86,6 +86,9 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     entryTimeout: '1',
   });
   mounted = fuse;
+  // The kernel asks for security.capability before every write; while no inode can have it, the
+  // FUSE thread answers without a trip through JS. The first one set turns that off before its commit.
+  Fuse.setNoCapabilities(!(await volume.namespace.capabilitiesPossible(() => Fuse.setNoCapabilities(false))));
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   if (options.kernelReadahead) {
     await setReadahead(mountpoint, DEFAULT_READAHEAD_KIB).catch((err: unknown) =>

@@ -24,6 +24,9 @@
 //       create replies, which name the kernel inode: those are recorded, and the new export
 //       fuse_native_forget_attrs(thread, ino) tells the kernel to drop them (a link changes the
 //       source's count and ctime, and Linux no longer drops the source's cached attributes itself).
+//     - (v4) getxattr goes through strata_getxattr, which answers "security.capability" with ENODATA
+//       on the FUSE thread while the flag set by the new export fuse_native_set_no_capabilities(flag)
+//       is on: the kernel asks for it before every write, and JS knows when no inode can have it.
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -38,6 +41,7 @@
 //     - (v2) utimens hands undefined for an omitted atime/mtime.
 //     - (v3) stat.attrTimeout (seconds) goes to the addon with the other stat fields, and
 //       fuse.forgetCachedAttrs(ino) calls fuse_native_forget_attrs.
+//     - (v4) Fuse.setNoCapabilities(flag) sets the process-wide flag of strata_getxattr.
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
@@ -53,12 +57,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PATCH_VERSION = 3;
+const PATCH_VERSION = 4;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
 const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
 const MARKER = markerFor(PATCH_VERSION);
 // Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
-const KNOWN_OLD_VERSIONS = [1, 2];
+const KNOWN_OLD_VERSIONS = [1, 2, 3];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -425,6 +429,57 @@ const cEdits = (V) => [
     anchor: '  NAPI_EXPORT_FUNCTION(fuse_native_get_context)\n',
     replace: '  NAPI_EXPORT_FUNCTION(fuse_native_get_context)\n  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n',
   },
+  {
+    since: 4,
+    what: 'strata_getxattr(): security.capability answered on the FUSE thread while no inode has it',
+    anchor: '#endif\n\nFUSE_METHOD(listxattr,',
+    replace:
+      '#endif\n\n' +
+      '// strata-fuse-context-patch v4: the kernel asks for security.capability before every write (to drop\n' +
+      '// file capabilities), a round trip through JS each time. While JS says no inode of the volume has\n' +
+      '// that attribute (fuse_native_set_no_capabilities; one flag for the process), the FUSE thread\n' +
+      '// answers ENODATA itself.\n' +
+      '#include <errno.h>\n' +
+      'static int strata_no_capabilities = 0;\n\n' +
+      '#ifndef __APPLE__\n' +
+      'static int strata_getxattr (const char *path, const char *name, char *value, size_t size) {\n' +
+      '  if (__atomic_load_n(&strata_no_capabilities, __ATOMIC_ACQUIRE) && strcmp(name, "security.capability") == 0) return -ENODATA;\n' +
+      '  return fuse_native_getxattr(path, name, value, size);\n' +
+      '}\n' +
+      '#endif\n\n' +
+      'FUSE_METHOD(listxattr,',
+  },
+  {
+    since: 4,
+    what: 'getxattr goes through strata_getxattr',
+    anchor: '  if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;\n',
+    replace:
+      '#ifdef __APPLE__\n' +
+      '  if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;\n' +
+      '#else\n' +
+      '  if (implemented[op_getxattr]) ops.getxattr = strata_getxattr; // strata-fuse-context-patch v4\n' +
+      '#endif\n',
+  },
+  {
+    since: 4,
+    what: 'fuse_native_set_no_capabilities(flag)',
+    anchor: '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
+    replace:
+      '// strata-fuse-context-patch v4: 1 while no inode has security.capability (see strata_getxattr).\n' +
+      'NAPI_METHOD(fuse_native_set_no_capabilities) {\n' +
+      '  NAPI_ARGV(1)\n' +
+      '  NAPI_ARGV_UINT32(flag, 0)\n' +
+      '  __atomic_store_n(&strata_no_capabilities, flag ? 1 : 0, __ATOMIC_RELEASE);\n' +
+      '  return NULL;\n' +
+      '}\n\n' +
+      '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
+  },
+  {
+    since: 4,
+    what: 'export fuse_native_set_no_capabilities',
+    anchor: '  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n',
+    replace: '  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n  NAPI_EXPORT_FUNCTION(fuse_native_set_no_capabilities)\n',
+  },
 ].filter((e) => (e.since ?? 1) <= V);
 
 const jsEdits = (V) => [
@@ -569,6 +624,18 @@ const jsEdits = (V) => [
       '    if (this._thread) binding.fuse_native_forget_attrs(this._thread, ino >>> 0) // st_ino is sent as 32 bits\n' +
       '  }\n\n' +
       '  errno (code) {\n',
+  },
+  {
+    since: 4,
+    what: 'Fuse.setNoCapabilities(flag)',
+    anchor: '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n',
+    replace:
+      '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n\n' +
+      '// strata-fuse-context-patch v4: while true, getxattr("security.capability") is answered ENODATA on\n' +
+      '// the FUSE thread without asking the handler. One flag for the whole process.\n' +
+      'Fuse.setNoCapabilities = function (flag) {\n' +
+      '  binding.fuse_native_set_no_capabilities(flag ? 1 : 0)\n' +
+      '}\n',
   },
 ].filter((e) => (e.since ?? 1) <= V);
 

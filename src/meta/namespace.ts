@@ -12,7 +12,7 @@ import { keys, parseKey } from './keys.js';
 import type { MetaKV } from './kv.js';
 import { Mutex } from './mutex.js';
 import {
-  decode, fileTypeOf, PERMISSION_BITS, ROOT_INO, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID,
+  decode, encode, fileTypeOf, PERMISSION_BITS, ROOT_INO, S_IFDIR, S_IFIFO, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID,
   S_IXGRP, type Dentry, type FileType, type Inode,
 } from './records.js';
 import { dentryCacheKey, parentOfDentryCacheKey, Txn } from './txn.js';
@@ -21,6 +21,8 @@ export const NAME_MAX_BYTES = 255;
 export const XATTR_CREATE = 1;
 export const XATTR_REPLACE = 2;
 const XATTR_VALUE_MAX_BYTES = 64 * 1024;
+/** File capabilities: the kernel asks for them before every write to a file, and at exec. */
+export const CAPABILITY_XATTR = 'security.capability';
 /** The extended-attribute namespaces ext4 serves; it answers EOPNOTSUPP for any other prefix. */
 const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.'];
 const DIRECTORY_SIZE_BYTES = 4096;
@@ -99,6 +101,8 @@ export class Namespace {
    */
   private commitsApplied = 0;
   private nextIno: number | undefined;
+  /** Hears, before its commit, a security.capability being set (see capabilitiesPossible). */
+  private capabilityWatcher: (() => void) | undefined;
   /** Inodes whose creation rode on a commit that failed, and why: their handles report it. */
   private readonly failedCreates = new LRUCache<number, Error>({ max: 10_000 });
 
@@ -168,6 +172,21 @@ export class Namespace {
     }
     for (const [cacheKey, { dentry }] of txn.dentries) this.dentryCache.set(cacheKey, dentry ?? false);
     for (const effect of txn.effects) effect();
+  }
+
+  /**
+   * Whether any inode may carry security.capability. A volume-wide flag says so, turned on for good by
+   * the first setxattr of that name; a volume without the flag (made before it existed) is scanned
+   * once. `watcher` hears every later setxattr of that name before it is committed.
+   */
+  async capabilitiesPossible(watcher: () => void): Promise<boolean> {
+    this.capabilityWatcher = watcher;
+    const stored = await this.kv.get(keys.counter('capabilities'));
+    if (stored) return decode<{ present: boolean }>(stored).present;
+    const [start, end] = keys.spaceRange('X');
+    const present = (await this.kv.scan(start, end)).some((entry) => parseKey.xattrName(entry.key) === CAPABILITY_XATTR);
+    if (!this.readOnly) await this.kv.commit([{ type: 'put', key: keys.counter('capabilities'), value: encode({ present }) }]);
+    return present;
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -576,6 +595,10 @@ export class Namespace {
       if (flags & XATTR_CREATE && exists) throw Exists(`extended attribute ${name} already exists`);
       if (flags & XATTR_REPLACE && !exists) throw NoAttribute(`no extended attribute ${name}`);
       const txn = new Txn();
+      if (name === CAPABILITY_XATTR) {
+        this.capabilityWatcher?.();
+        txn.put(keys.counter('capabilities'), { present: true });
+      }
       txn.put(keys.xattr(ino, name), { value: value.toString('base64') });
       txn.putInode({ ...inode, ctimeMs: this.clock() });
       const stored = Buffer.from(value);

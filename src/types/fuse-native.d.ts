@@ -1,5 +1,5 @@
 // Type declarations for fuse-native 2.2.6 as patched by scripts/fuse-native/patch.mjs
-// ("strata-fuse-context-patch v3").
+// ("strata-fuse-context-patch v4").
 //
 // Runtime facts (read from fuse-native's index.js / fuse-native.c, libfuse 2.9 high-level API):
 // - Errors are NEGATIVE errno numbers (Fuse.ENOENT === -2). Every callback's first argument is
@@ -248,8 +248,11 @@ declare module 'fuse-native' {
     static beforeMount(cb: (err: Error | null) => void): void;
     static beforeUnmount(cb: (err: Error | null) => void): void;
 
-    /** Patched: 1 when the Strata caller-context patch is loaded (undefined otherwise). */
+    /** Patched: the version of the Strata patch that is loaded (undefined without it). */
     static readonly strataContextPatch: number | undefined;
+    /** Patched (v4): while true, getxattr("security.capability") is answered ENODATA on the FUSE
+     *  thread without calling the handler. One flag for the whole process. */
+    static setNoCapabilities(flag: boolean): void;
 
     // Negative Linux errno values (the same numbers on every platform).
     static readonly EPERM: -1;

@@ -10,7 +10,7 @@ import { stackedEntries } from '../../src/layout/manifest.js';
 import { loadManifests } from '../../src/meta/body-records.js';
 import { keys, parseKey } from '../../src/meta/keys.js';
 import type { RawKV } from '../../src/meta/kv.js';
-import { XATTR_CREATE, XATTR_REPLACE, type Caller } from '../../src/meta/namespace.js';
+import { CAPABILITY_XATTR, XATTR_CREATE, XATTR_REPLACE, type Caller } from '../../src/meta/namespace.js';
 import { ROOT_INO, S_IFDIR, S_IFLNK, S_IFMT, S_IFREG, S_ISGID, S_ISUID } from '../../src/meta/records.js';
 import type { Volume } from '../../src/volume.js';
 import { openTestVolume, type TestVolume } from '../helpers/volume.js';
@@ -492,6 +492,28 @@ test('a missing name in a directory this volume made is ENOENT without a metadat
   dentryReads = 0;
   await expectCode(() => reopened.namespace.lookup(dir.ino, 'missing'), 'ENOENT');
   assert.is(dentryReads, 1, 'after a reopen the directory is read again');
+});
+
+test('whether an inode may have security.capability: a flag the first one turns on, found by a scan on a volume without the flag', async (ctx) => {
+  const ns = ctx.tv!.volume.namespace;
+  let heard = 0;
+  assert.is(await ns.capabilitiesPossible(() => (heard += 1)), false, 'a new volume has none');
+  const file = await ns.create(ROOT_INO, 'ping', 0o755, alice);
+  await ns.setxattr(file.ino, 'security.other', Buffer.from('x'), 0);
+  assert.is(heard, 0, 'another attribute is not heard');
+  await ns.setxattr(file.ino, CAPABILITY_XATTR, Buffer.from('caps'), 0);
+  assert.is(heard, 1, 'the watcher heard the capability');
+
+  let reopened = await ctx.tv!.reopen();
+  assert.is(await reopened.namespace.capabilitiesPossible(() => undefined), true, 'the flag is kept');
+  await reopened.kv.commit([{ type: 'del', key: keys.counter('capabilities') }]);
+  reopened = await ctx.tv!.reopen();
+  assert.is(await reopened.namespace.capabilitiesPossible(() => undefined), true, 'a volume without the flag is scanned');
+  await reopened.namespace.removexattr(file.ino, CAPABILITY_XATTR);
+  await reopened.kv.commit([{ type: 'del', key: keys.counter('capabilities') }]);
+  reopened = await ctx.tv!.reopen();
+  assert.is(await reopened.namespace.capabilitiesPossible(() => undefined), false, 'the scan finds none left');
+  assert.ok(await reopened.kv.get(keys.counter('capabilities')), 'and records the flag');
 });
 
 test.run();

@@ -52,4 +52,37 @@ test('the kernel keeps the attributes of directories and single-name files for a
   assert.ok(sent >= files && sent < files + 10, `3 rounds of stat over ${files} files sent ${sent} getattrs`);
 });
 
+test('writes ask the handlers for file capabilities only once one exists; a write then drops it, as on ext4', async () => {
+  const d = m.mountpoint;
+  const getxattrs = async (): Promise<number> => {
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // .stats is recomputed at most once a second
+    const text = (await m.sh(`cat ${d}/.stats`)).stdout;
+    return Number(/^strata_fuse_op_duration_seconds_count\{op="getxattr"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  };
+  // cap_net_raw+ep (VFS_CAP_REVISION_2); the kernel removes it when the file is written.
+  const setWriteAndRead = (name: string) => m.sh(`python3 -c "
+import os, struct
+p = '${d}/${name}'
+os.setxattr(p, 'security.capability', struct.pack('<IIIII', 0x02000001, 1 << 13, 0, 0, 0))
+print(os.getxattr(p, 'security.capability').hex())
+with open(p, 'a') as f: f.write('more')
+try: print('kept', os.getxattr(p, 'security.capability').hex())
+except OSError as e: print('dropped', e.errno)
+"`);
+  const before = await getxattrs();
+  await m.sh(`for i in 1 2 3 4 5; do echo $i > ${d}/cap-$i; echo more >> ${d}/cap-$i; done`);
+  assert.is(await getxattrs(), before, 'ten writes and no getxattr reached the handlers');
+
+  assert.is((await setWriteAndRead('cap-1')).stdout, '0100000200200000000000000000000000000000\ndropped 61\n');
+  const afterCap = await getxattrs();
+  await m.sh(`echo again >> ${d}/cap-2`);
+  assert.ok((await getxattrs()) > afterCap, 'once a capability was set, writes ask the handlers');
+
+  await m.unmount();
+  await m.remount();
+  const remounted = await getxattrs();
+  assert.is((await setWriteAndRead('cap-3')).stdout, '0100000200200000000000000000000000000000\ndropped 61\n', 'after a remount too');
+  assert.ok((await getxattrs()) > remounted, 'the volume remembers that a capability was set');
+});
+
 test.run();

@@ -11,7 +11,7 @@
 
 import { HISTORY_INDEX_TAG, HISTORY_TAG, isVersionedKey, keys, readU64, u64 } from './keys.js';
 import type { CommitOptions, Entry, MetaKV, Mutation, RawEntry, RawKV, ScanOptions } from './kv.js';
-import { codeOf, IOError, Invalid, StrataError } from '../errors.js';
+import { codeOf, Invalid, StrataError } from '../errors.js';
 
 const VERSION_BYTES = 8;
 const historyTag = Buffer.from(HISTORY_TAG, 'latin1');
@@ -65,9 +65,8 @@ export class VersionedKV implements MetaKV {
   private unsettled: Queued[] = [];
   private queuedTimer: NodeJS.Timeout | undefined;
   private commitsCalled = 0;
-  /** commits called up to this count fail: an earlier commit carrying queued mutations failed */
-  private failedThrough = 0;
-  private failedCause: Error = IOError('no failure');
+  /** set when a commit carrying queued mutations failed: the commits called until then fail too */
+  private failure: { throughCall: number; cause: Error } | undefined;
 
   private constructor(
     readonly raw: RawKV,
@@ -125,7 +124,7 @@ export class VersionedKV implements MetaKV {
   commit(mutations: Mutation[], options: CommitOptions = {}): Promise<number> {
     const call = ++this.commitsCalled;
     const result = this.commitChain.then(() => {
-      if (call <= this.failedThrough) throw dependentFailure(this.failedCause);
+      if (this.failure && call <= this.failure.throughCall) throw dependentFailure(this.failure.cause);
       return this.applyWithQueued(mutations, options.sync ?? false);
     });
     this.commitChain = result.catch(() => undefined);
@@ -168,9 +167,9 @@ export class VersionedKV implements MetaKV {
       return await this.apply(all, sync);
     } catch (err) {
       if (carried.length > 0) {
-        this.failedThrough = this.commitsCalled;
-        this.failedCause = err instanceof Error ? err : new Error(String(err));
-        for (const queued of carried) queued.onFailure(this.failedCause);
+        const cause = err instanceof Error ? err : new Error(String(err));
+        this.failure = { throughCall: this.commitsCalled, cause };
+        for (const queued of carried) queued.onFailure(cause);
       }
       throw err;
     } finally {

@@ -41,54 +41,6 @@ test.after.each(async (ctx) => {
   await removeDir(ctx.dir!);
 });
 
-test('each commit takes the next version, and the count survives a reopen', async (ctx) => {
-  const kv = ctx.kv!;
-  assert.is(kv.currentVersion(), 0);
-  const versions: number[] = [];
-  for (let i = 0; i < 5; i++) versions.push(await kv.commit([put(keys.inode(10 + i), `v${i}`)]));
-  assert.equal(versions, [1, 2, 3, 4, 5]);
-  assert.is(kv.currentVersion(), 5);
-  const [start, end] = keys.spaceRange('I');
-  assert.equal((await kv.scan(start, end)).map((e) => e.version), [1, 2, 3, 4, 5], 'each record carries its commit version');
-  // concurrent commits are serialized, still one version each
-  const concurrent = await Promise.all([1, 2, 3].map((i) => kv.commit([put(keys.inode(100 + i), 'x')])));
-  assert.equal(concurrent.sort(), [6, 7, 8]);
-  await kv.close();
-  ctx.raw = await RocksRawKV.open(ctx.dir!);
-  ctx.kv = await VersionedKV.open(ctx.raw, () => false);
-  assert.is(ctx.kv.currentVersion(), 8);
-  assert.is(await ctx.kv.commit([put(keys.inode(1), 'y')]), 9);
-});
-
-test('a failed commit does not use up a version and later commits still run', async (ctx) => {
-  const raw = ctx.raw!;
-  let failNext = false;
-  const faulty: RawKV = {
-    get: (key) => raw.get(key),
-    getMany: (k) => raw.getMany(k),
-    range: (start, end, options) => raw.range(start, end, options),
-    close: () => raw.close(),
-    write: (mutations, options) => {
-      if (failNext) {
-        failNext = false;
-        return Promise.reject(new Error('injected write failure'));
-      }
-      return raw.write(mutations, options);
-    },
-  };
-  const kv = await VersionedKV.open(faulty, () => true);
-  assert.is(await kv.commit([put(keys.inode(5), 'a')]), 1);
-  failNext = true;
-  let failed = false;
-  await kv.commit([put(keys.inode(5), 'b')]).catch(() => (failed = true));
-  assert.ok(failed, 'the commit rejects');
-  assert.is(kv.currentVersion(), 1);
-  assert.is(text(await kv.get(keys.inode(5))), 'a', 'nothing of the failed commit is visible');
-  assert.is(await kv.commit([put(keys.inode(5), 'c')]), 2, 'the next commit takes the next version');
-  assert.is(text(await kv.get(keys.inode(5), 1)), 'a');
-  assert.is(text(await kv.get(keys.inode(5))), 'c');
-});
-
 /** The raw store with a count of batch writes, their sync flags, and a switch that fails the next one. */
 function countingRaw(raw: RawKV) {
   const state = { writes: 0, syncs: [] as boolean[], failNext: false };
@@ -109,6 +61,40 @@ function countingRaw(raw: RawKV) {
   };
   return { state, counted };
 }
+
+test('each commit takes the next version, and the count survives a reopen', async (ctx) => {
+  const kv = ctx.kv!;
+  assert.is(kv.currentVersion(), 0);
+  const versions: number[] = [];
+  for (let i = 0; i < 5; i++) versions.push(await kv.commit([put(keys.inode(10 + i), `v${i}`)]));
+  assert.equal(versions, [1, 2, 3, 4, 5]);
+  assert.is(kv.currentVersion(), 5);
+  const [start, end] = keys.spaceRange('I');
+  assert.equal((await kv.scan(start, end)).map((e) => e.version), [1, 2, 3, 4, 5], 'each record carries its commit version');
+  // concurrent commits are serialized, still one version each
+  const concurrent = await Promise.all([1, 2, 3].map((i) => kv.commit([put(keys.inode(100 + i), 'x')])));
+  assert.equal(concurrent.sort(), [6, 7, 8]);
+  await kv.close();
+  ctx.raw = await RocksRawKV.open(ctx.dir!);
+  ctx.kv = await VersionedKV.open(ctx.raw, () => false);
+  assert.is(ctx.kv.currentVersion(), 8);
+  assert.is(await ctx.kv.commit([put(keys.inode(1), 'y')]), 9);
+});
+
+test('a failed commit does not use up a version and later commits still run', async (ctx) => {
+  const { state, counted } = countingRaw(ctx.raw!);
+  const kv = await VersionedKV.open(counted, () => true);
+  assert.is(await kv.commit([put(keys.inode(5), 'a')]), 1);
+  state.failNext = true;
+  let failed = false;
+  await kv.commit([put(keys.inode(5), 'b')]).catch(() => (failed = true));
+  assert.ok(failed, 'the commit rejects');
+  assert.is(kv.currentVersion(), 1);
+  assert.is(text(await kv.get(keys.inode(5))), 'a', 'nothing of the failed commit is visible');
+  assert.is(await kv.commit([put(keys.inode(5), 'c')]), 2, 'the next commit takes the next version');
+  assert.is(text(await kv.get(keys.inode(5), 1)), 'a');
+  assert.is(text(await kv.get(keys.inode(5))), 'c');
+});
 
 test('mutations queued with commitSoon ride on the next commit; reads of their keys and settle wait for them', async (ctx) => {
   const { state, counted } = countingRaw(ctx.raw!);

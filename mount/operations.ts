@@ -223,7 +223,8 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         // Its record rides on the next commit: most often the publish of its first flush.
         const inode = await ns.create(parent.ino, name, mode, caller, { commitSoon: true });
         const body = await volume.files.acquire(inode.ino, inode);
-        return [handles.add({ kind: 'file', ino: inode.ino, flags: fsConstants.O_RDWR, body, snapshot: false })];
+        // With its stat, libfuse's fgetattr right after the create needs no trip here (patched addon).
+        return [handles.add({ kind: 'file', ino: inode.ino, flags: fsConstants.O_RDWR, body, snapshot: false }), toStat(inode, body)];
       });
     },
 

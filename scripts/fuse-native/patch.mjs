@@ -24,6 +24,9 @@
 //       create replies, which name the kernel inode: those are recorded, and the new export
 //       fuse_native_forget_attrs(thread, ino) tells the kernel to drop them (a link changes the
 //       source's count and ctime, and Linux no longer drops the source's cached attributes itself).
+//     - (v4) A create handler may answer (err, fd, stat): the create's signal keeps the stat in the
+//       thread's locals, and strata_fgetattr answers the fgetattr libfuse sends right after the
+//       create (same request, same thread, same handle) with it instead of calling JS.
 //     - (v4) getxattr goes through strata_getxattr, which answers "security.capability" with ENODATA
 //       on the FUSE thread while the flag set by the new export fuse_native_set_no_capabilities(flag)
 //       is on: the kernel asks for it before every write, and JS knows when no inode can have it.
@@ -41,7 +44,8 @@
 //     - (v2) utimens hands undefined for an omitted atime/mtime.
 //     - (v3) stat.attrTimeout (seconds) goes to the addon with the other stat fields, and
 //       fuse.forgetCachedAttrs(ino) calls fuse_native_forget_attrs.
-//     - (v4) Fuse.setNoCapabilities(flag) sets the process-wide flag of strata_getxattr.
+//     - (v4) Fuse.setNoCapabilities(flag) sets the process-wide flag of strata_getxattr; create's
+//       callback takes an optional stat after the handle.
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
@@ -451,6 +455,73 @@ const cEdits = (V) => [
   },
   {
     since: 4,
+    what: 'fuse_thread_locals_t: the attributes a create returned',
+    anchor: '  uint64_t attr_epoch;\n',
+    replace:
+      '  uint64_t attr_epoch;\n' +
+      '  // strata-fuse-context-patch v4: the attributes a create handler returned with its handle, which\n' +
+      '  // libfuse asks for (fgetattr) right after the create, in the same request on the same thread\n' +
+      '  int created_valid;\n' +
+      '  uint64_t created_fh;\n' +
+      '  uint32_t created_timeout;\n' +
+      '  struct stat created_stat;\n',
+  },
+  {
+    since: 4,
+    what: 'each operation starts with no created attributes',
+    anchor: '  l->attr_epoch = __atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE);\\\n',
+    replace: '  l->attr_epoch = __atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE);\\\n  l->created_valid = 0;\\\n',
+  },
+  {
+    since: 4,
+    what: 'create takes a second signal argument',
+    anchor: 'FUSE_METHOD(create, 2, 1, ',
+    replace: 'FUSE_METHOD(create, 2, 2, ',
+  },
+  {
+    since: 4,
+    what: 'create keeps the attributes its handler returned (stat array after the handle)',
+    anchor: '  napi_create_uint32(env, l->mode, &(argv[3]));\n}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n',
+    replace:
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n' +
+      '  // strata-fuse-context-patch v4\n' +
+      '  napi_valuetype stat_type;\n' +
+      '  if (res == 0 && napi_typeof(env, argv[3], &stat_type) == napi_ok && stat_type == napi_object) {\n' +
+      '    NAPI_ARGV_BUFFER_CAST(uint32_t*, ints, 3)\n' +
+      '    populate_stat(ints, &l->created_stat);\n' +
+      '    l->created_timeout = ints[18];\n' +
+      '    l->created_fh = l->info->fh;\n' +
+      '    l->created_valid = 1;\n' +
+      '  }\n',
+  },
+  {
+    since: 4,
+    what: 'strata_fgetattr(): the fgetattr right after a create is answered with what the create returned',
+    anchor: '  return fuse_native_getxattr(path, name, value, size);\n}\n#endif\n',
+    replace:
+      '  return fuse_native_getxattr(path, name, value, size);\n}\n#endif\n\n' +
+      '// strata-fuse-context-patch v4: libfuse\'s create asks for the new file\'s attributes (fgetattr) as soon\n' +
+      '// as the create handler answers; when that handler returned them, they are used without a trip\n' +
+      '// through JS, with the attribute timeout it asked for (see strata_take_asked).\n' +
+      'static int strata_fgetattr (const char *path, struct stat *stat, struct fuse_file_info *info) {\n' +
+      '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n' +
+      '  if (l != NULL && l->created_valid && info != NULL && info->fh == l->created_fh) {\n' +
+      '    l->created_valid = 0;\n' +
+      '    *stat = l->created_stat;\n' +
+      '    l->attr_timeout = l->created_timeout;\n' +
+      '    return 0;\n' +
+      '  }\n' +
+      '  return fuse_native_fgetattr(path, stat, info);\n' +
+      '}\n',
+  },
+  {
+    since: 4,
+    what: 'fgetattr goes through strata_fgetattr',
+    anchor: '  if (implemented[op_fgetattr]) ops.fgetattr = fuse_native_fgetattr;\n',
+    replace: '  if (implemented[op_fgetattr]) ops.fgetattr = strata_fgetattr; // strata-fuse-context-patch v4\n',
+  },
+  {
+    since: 4,
     what: 'getxattr goes through strata_getxattr',
     anchor: '  if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;\n',
     replace:
@@ -624,6 +695,15 @@ const jsEdits = (V) => [
       '    if (this._thread) binding.fuse_native_forget_attrs(this._thread, ino >>> 0) // st_ino is sent as 32 bits\n' +
       '  }\n\n' +
       '  errno (code) {\n',
+  },
+  {
+    since: 4,
+    what: 'create passes on the attributes its handler returned',
+    anchor: '    this.ops.create(path, mode, (err, fd) => {\n      return signal(err, fd)\n    })\n',
+    replace:
+      '    // strata-fuse-context-patch v4: a handler may answer (err, fd, stat); the addon then answers the\n' +
+      '    // fgetattr that follows the create with that stat\n' +
+      '    this.ops.create(path, mode, (err, fd, stat) => {\n      return signal(err, fd, stat ? getStatArray(stat) : undefined)\n    })\n',
   },
   {
     since: 4,

@@ -203,7 +203,9 @@ declare module 'fuse-native' {
       releasedir?(path: string | null, fd: number, cb: DoneCallback, ctx: Ctx): void;
       /** mode = S_IFREG | permissions, umask already applied by the kernel. Owner = ctx.uid/ctx.gid
        *  (plus setgid-directory inheritance, which is the filesystem's job). */
-      create?(path: string, mode: number, cb: (err: Result, fd?: number) => void, ctx: Ctx): void;
+      /** Patched (v4): answering with the new file's stat as well spares the fgetattr libfuse sends
+       *  right after the create. */
+      create?(path: string, mode: number, cb: (err: Result, fd?: number, stat?: Stat) => void, ctx: Ctx): void;
       unlink?(path: string, cb: DoneCallback, ctx: Ctx): void;
       /** No rename flags (RENAME_NOREPLACE/EXCHANGE are not passed by libfuse 2.9). */
       rename?(src: string, dest: string, cb: DoneCallback, ctx: Ctx): void;

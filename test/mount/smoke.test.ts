@@ -34,15 +34,17 @@ test('the root listing hides .snapshots and .stats but both are reachable by pat
   assert.match(long.stdout, /^-r--r--r-- .*\.stats$/m);
 });
 
+/** How many `op` requests reached the mount's handlers so far. */
+async function opsHandled(op: string): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // .stats is recomputed at most once a second
+  const text = (await m.sh(`cat ${m.mountpoint}/.stats`)).stdout;
+  return Number(new RegExp(`^strata_fuse_op_duration_seconds_count\\{op="${op}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+}
+
 test('the kernel keeps the attributes of directories and single-name files for a second', async () => {
   // Counted at the mount: without the patched addon's per-reply timeouts, every stat below would
   // send a GETATTR for the file and one for each directory on its path.
-  const getattrs = async (): Promise<number> => {
-    // .stats is recomputed at most once a second
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    const text = (await m.sh(`cat ${m.mountpoint}/.stats`)).stdout;
-    return Number(/^strata_fuse_op_duration_seconds_count\{op="getattr"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-  };
+  const getattrs = () => opsHandled('getattr');
   const files = 50;
   await m.sh(`mkdir -p ${m.mountpoint}/cached/dir && cd ${m.mountpoint}/cached/dir && for i in $(seq ${files}); do : > f$i; done`);
   const before = await getattrs();
@@ -52,13 +54,18 @@ test('the kernel keeps the attributes of directories and single-name files for a
   assert.ok(sent >= files && sent < files + 10, `3 rounds of stat over ${files} files sent ${sent} getattrs`);
 });
 
+test('a create answers with the new file\'s attributes: the fgetattr libfuse sends after it stays in the addon', async () => {
+  const before = await opsHandled('fgetattr');
+  const made = await m.sh(`cd ${m.mountpoint} && umask 027 && for i in $(seq 20); do : > made-$i; done && stat -c '%a %s %U' made-1 made-20`);
+  assert.is(made.stdout, '640 0 root\n640 0 root\n');
+  // cat of .stats itself sends one (its fstat)
+  const sent = (await opsHandled('fgetattr')) - before;
+  assert.ok(sent <= 2, `20 creates sent ${sent} fgetattrs to the handlers`);
+});
+
 test('writes ask the handlers for file capabilities only once one exists; a write then drops it, as on ext4', async () => {
   const d = m.mountpoint;
-  const getxattrs = async (): Promise<number> => {
-    await new Promise((resolve) => setTimeout(resolve, 1100)); // .stats is recomputed at most once a second
-    const text = (await m.sh(`cat ${d}/.stats`)).stdout;
-    return Number(/^strata_fuse_op_duration_seconds_count\{op="getxattr"\} (\d+)$/m.exec(text)?.[1] ?? 0);
-  };
+  const getxattrs = () => opsHandled('getxattr');
   // cap_net_raw+ep (VFS_CAP_REVISION_2); the kernel removes it when the file is written.
   const setWriteAndRead = (name: string) => m.sh(`python3 -c "
 import os, struct

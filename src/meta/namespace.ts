@@ -149,8 +149,8 @@ export class Namespace {
   }
 
   /** Waits until a creation of `ino` that is riding on a later commit is made, and fails if it failed. */
-  async settle(ino: number, options: { sync?: boolean } = {}): Promise<void> {
-    await this.kv.settle(options);
+  async settle(ino: number): Promise<void> {
+    await this.kv.settle();
     const failed = this.failedCreates.get(ino);
     if (failed) throw creationFailed(ino, failed);
   }

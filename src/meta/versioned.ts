@@ -87,7 +87,7 @@ export class VersionedKV implements MetaKV {
   }
 
   async get(key: Buffer, atVersion?: number): Promise<Buffer | undefined> {
-    await this.settleKeysIn(key, Buffer.concat([key, Buffer.of(0)]));
+    if (this.unsettled.length > 0) await this.settleQueued((queuedKey) => queuedKey.equals(key));
     const live = await this.raw.get(key);
     if (atVersion === undefined || atVersion >= this.version) return live && payloadOf(live);
     if (live && readU64(live, 0) <= atVersion) return payloadOf(live);
@@ -97,7 +97,7 @@ export class VersionedKV implements MetaKV {
   }
 
   async scan(start: Buffer, end: Buffer, options: ScanOptions = {}): Promise<Entry[]> {
-    await this.settleKeysIn(start, end);
+    if (this.unsettled.length > 0) await this.settleQueued((queuedKey) => Buffer.compare(queuedKey, start) >= 0 && Buffer.compare(queuedKey, end) < 0);
     const atVersion = options.atVersion;
     if (atVersion === undefined || atVersion >= this.version) {
       const live = await this.raw.range(start, end, { limit: options.limit });
@@ -152,9 +152,9 @@ export class VersionedKV implements MetaKV {
     else if (this.unsettled.length > 0) await this.commitChain;
   }
 
-  private async settleKeysIn(start: Buffer, end: Buffer): Promise<void> {
-    const touches = (m: Mutation) => Buffer.compare(m.key, start) >= 0 && Buffer.compare(m.key, end) < 0;
-    if (this.unsettled.some((queued) => queued.mutations.some(touches))) await this.settle().catch(() => undefined);
+  /** A read of keys some queued mutation writes waits for it; a failure is its owner's to hear. */
+  private async settleQueued(read: (key: Buffer) => boolean): Promise<void> {
+    if (this.unsettled.some((queued) => queued.mutations.some((m) => read(m.key)))) await this.settle().catch(() => undefined);
   }
 
   private async applyWithQueued(mutations: Mutation[], sync: boolean): Promise<number> {

@@ -15,7 +15,7 @@ import { findPin, listPins } from '../src/snapshot/pins.js';
 import type { Volume } from '../src/volume.js';
 import { ERRNO, errnoOf } from './errno.js';
 import { HandleTable, type FileHandle } from './handles.js';
-import { resolveVirtual, type VirtualTarget } from './virtual-paths.js';
+import { isPlainLivePath, resolveVirtual, type VirtualTarget } from './virtual-paths.js';
 import { toStat, type FuseStat } from './stat.js';
 
 const O_ACCMODE = 3;
@@ -43,8 +43,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
 
   /** Wraps an async engine call: success replies with its values, failure with its errno. Each
    *  answer is timed into the op's latency histogram; an EIO is logged once, with path, key and cause. */
-  const answer = (op: string, path: string | null, reply: Reply, work: () => Promise<unknown[] | void>) => {
-    const startedMs = performance.now();
+  const answer = (op: string, path: string | null, reply: Reply, work: () => Promise<unknown[] | void>, startedMs = performance.now()) => {
     work().then(
       (values) => {
         recordFuseOp(op, startedMs, 0);
@@ -83,6 +82,15 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   const liveStat = async (inode: Inode): Promise<FuseStat> => {
     const open = volume.files.peek(inode.ino);
     return toStat(inode, open ? await open : undefined);
+  };
+
+  /** statOf from the caches, with no promise: null when the path is known absent, undefined when
+   *  only statOf can answer (a miss, a virtual path, a snapshot, a file open for writing). */
+  const cachedStatOf = (path: string): FuseStat | null | undefined => {
+    if (!isPlainLivePath(path, options.snapshotVersion)) return undefined;
+    const inode = ns.resolveCached(path);
+    if (!inode) return inode;
+    return volume.files.peek(inode.ino) ? undefined : toStat(inode);
   };
 
   const statOf = async (path: string | null): Promise<FuseStat> => {
@@ -144,7 +152,12 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     },
 
     getattr(path: string, cb: Reply) {
-      answer('getattr', path, cb, async () => [await statOf(path)]);
+      const startedMs = performance.now();
+      const cached = cachedStatOf(path);
+      if (cached === undefined) return answer('getattr', path, cb, async () => [await statOf(path)], startedMs);
+      const errno = cached ? 0 : ERRNO.ENOENT;
+      recordFuseOp('getattr', startedMs, errno);
+      cb(errno, ...(cached ? [cached] : []));
     },
 
     // Called (patched fuse-native) with the open handle: fstat on a live file answers from its inode

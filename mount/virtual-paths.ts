@@ -26,3 +26,10 @@ export async function resolveVirtual(
   const pin = await findPin(parts[1]!);
   return { kind: 'snapshot', path: '/' + parts.slice(2).join('/'), atVersion: pin.version };
 }
+
+/** Whether resolveVirtual would answer `live` with the path as it is, which it does at once. */
+export function isPlainLivePath(path: string, mountedVersion: number | undefined): boolean {
+  if (mountedVersion !== undefined) return false;
+  const first = splitPath(path)[0];
+  return first !== STATS_FILE && first !== SNAPSHOTS_DIR;
+}

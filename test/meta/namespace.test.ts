@@ -494,6 +494,33 @@ test('a missing name in a directory this volume made is ENOENT without a metadat
   assert.is(dentryReads, 1, 'after a reopen the directory is read again');
 });
 
+test('resolveCached answers from the caches what resolve answers, and leaves every other case to resolve', async (ctx) => {
+  const ns = ctx.volume!.namespace;
+  const dir = await ns.mkdir(ROOT_INO, 'd', 0o755, alice);
+  const file = await ns.create(dir.ino, 'f', 0o644, alice);
+  await ns.setattr(file.ino, { mode: 0o100600 });
+  assert.equal(ns.resolveCached('/d/f'), await ns.resolve('/d/f'), 'a cached path: the inode as resolve reads it, changes included');
+  assert.is(ns.resolveCached('/d')?.ino, dir.ino);
+  assert.is(ns.resolveCached('/')?.ino, ROOT_INO);
+  assert.is(ns.resolveCached('/d/missing'), null, 'a name missing from a directory made here is known absent');
+  assert.is(ns.resolveCached('/d/missing/deeper'), null, 'so is anything under it');
+  assert.is(ns.resolveCached(`/d/${'n'.repeat(256)}`), undefined, 'an over-long name is left to resolve, which says ENAMETOOLONG');
+  await expectCode(() => ns.resolve(`/d/${'n'.repeat(256)}`), 'ENAMETOOLONG');
+  assert.is(ns.resolveCached('/d/f/x'), undefined, 'a path through a file is left to resolve, which says ENOTDIR');
+  assert.is(ns.resolveCached('/d/../d/f'), undefined, '.. is left to resolve');
+  await ns.rename(dir.ino, 'f', ROOT_INO, 'g');
+  assert.is(ns.resolveCached('/d/f'), null, 'a rename moves the name in the caches');
+  assert.is(ns.resolveCached('/g')?.ino, file.ino);
+  await ns.unlink(ROOT_INO, 'g');
+  assert.is(ns.resolveCached('/g'), null, 'an unlinked name is known absent');
+
+  const reopened = (await ctx.tv!.reopen()).namespace;
+  assert.is(reopened.resolveCached('/d'), undefined, 'nothing cached after a reopen: resolve must read');
+  assert.is(reopened.resolveCached('/d/nothing'), undefined, 'and a directory made before the open is not known complete');
+  assert.is((await reopened.resolve('/d')).ino, dir.ino);
+  assert.is(reopened.resolveCached('/d')?.ino, dir.ino, 'what resolve read is cached');
+});
+
 test('whether an inode may have security.capability: a flag the first one turns on, found by a scan on a volume without the flag', async (ctx) => {
   const ns = ctx.tv!.volume.namespace;
   let heard = 0;

@@ -25,7 +25,46 @@ export interface MountOptions {
 
 export interface MountedVolume {
   mountpoint: string;
-  unmount(): Promise<void>;
+  /**
+   * Resolves once the kernel no longer lists the mount though this process was not asked to stop:
+   * `fusermount -u` or `umount` from outside. A FUSE daemon ends with its mount.
+   */
+  unmountedElsewhere: Promise<void>;
+  /**
+   * Publishes open writes and unmounts. Resolves with whether fuse-native let go of the event loop:
+   * it does not when its unmount failed (the mount was already gone, or busy and detached lazily),
+   * and then only an explicit exit ends the process.
+   */
+  unmount(): Promise<{ released: boolean }>;
+}
+
+/** How often a mount looks for its mount point having been unmounted from outside. */
+const UNMOUNT_WATCH_INTERVAL_MS = 1000;
+
+/** Polls /proc/mounts until `mountpoint` is gone; `stop` ends the polling (the promise then never resolves). */
+function watchForUnmount(mountpoint: string): { gone: Promise<void>; stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const gone = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      isFuseMounted(mountpoint).then(
+        (mounted) => {
+          if (mounted || timer === undefined) return;
+          clearInterval(timer);
+          timer = undefined;
+          resolve();
+        },
+        () => undefined,
+      );
+    }, UNMOUNT_WATCH_INTERVAL_MS);
+    timer.unref();
+  });
+  return {
+    gone,
+    stop: () => {
+      clearInterval(timer);
+      timer = undefined;
+    },
+  };
 }
 
 /** Whether the kernel lists a FUSE mount at `mountpoint`. */
@@ -95,13 +134,24 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
       options.log('could not widen the kernel readahead window; sequential reads will be slower', { cause: err instanceof Error ? err.message : String(err) }),
     );
   }
-  let stopping: Promise<void> | undefined;
+  const watcher = watchForUnmount(mountpoint);
+  let stopping: Promise<{ released: boolean }> | undefined;
   return {
     mountpoint,
+    unmountedElsewhere: watcher.gone,
     unmount: () =>
       (stopping ??= (async () => {
+        watcher.stop();
         await volume.files.publishAll(true);
-        await new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+        if (!(await isFuseMounted(mountpoint))) return { released: false };
+        try {
+          await new Promise<void>((resolve, reject) => fuse.unmount((err) => (err ? reject(err) : resolve())));
+          return { released: true };
+        } catch (err) {
+          options.log('unmount failed; detaching lazily', { mountpoint, cause: err instanceof Error ? err.message : String(err) });
+          await run('fusermount', ['-uz', mountpoint]).catch(() => run('umount', ['-l', mountpoint])).catch(() => undefined);
+          return { released: false };
+        }
       })()),
   };
 }

@@ -137,17 +137,19 @@ export async function mount(argv: string[]): Promise<number> {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    void mounted.unmountedElsewhere.then(() => {
+      log('info', 'stopping: the mount point was unmounted from outside (fusermount -u or umount)', { mountpoint });
+      done();
+    });
   });
-  try {
-    await mounted.unmount();
-  } catch (err) {
-    log('error', 'unmount failed; detaching lazily', { mountpoint, cause: (err as Error).message });
-    await runCommand('fusermount', ['-uz', mountpoint]).catch(() => undefined);
-  }
+  const { released } = await mounted.unmount();
   await stopGc();
   await unlink(paths.mountInfo).catch(() => undefined);
   await cleanUp();
   log('info', 'unmounted', { mountpoint });
+  // Everything is stopped and written; fuse-native still holds the event loop when its own unmount
+  // could not run, and the process would otherwise live on, holding the volume's lock.
+  if (!released) process.exit(0);
   return 0;
 }
 

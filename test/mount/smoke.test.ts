@@ -92,4 +92,18 @@ except OSError as e: print('dropped', e.errno)
   assert.ok((await getxattrs()) > remounted, 'the volume remembers that a capability was set');
 });
 
+test('fusermount -u from outside ends the mount process: open writes published, the volume free to mount again', async () => {
+  const pid = m.pid();
+  assert.ok(pid, 'the mount runs');
+  await m.sh(`printf 'before the unmount' > ${m.mountpoint}/outside && exec 3>${m.mountpoint}/held && printf 'written, then unmounted' >&3 && fusermount -u -z ${m.mountpoint}`);
+  for (let waitedMs = 0; m.pid() !== undefined; waitedMs += 100) {
+    if (waitedMs > 30_000) assert.unreachable(`the mount process lived on after its mount was gone:\n${m.log()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.match(m.log(), /unmounted from outside/);
+  await m.remount();
+  const after = await m.sh(`cat ${m.mountpoint}/outside; echo; cat ${m.mountpoint}/held`);
+  assert.is(after.stdout, 'before the unmount\nwritten, then unmounted');
+});
+
 test.run();

@@ -88,6 +88,8 @@ const SIZES = options.quick
   : { seqMiB: 1024, streams: 4, streamMiB: 256, fioMiB: 256, fioRuntimeS: 15, fewFiles: 1000, manyFiles: 10000, fileBytes: 4096, tree: 'node_modules/@aws-sdk', capS: 120 };
 if (options.capS !== undefined) SIZES.capS = options.capS;
 const capMs = SIZES.capS * 1000;
+/** How long a Strata mount may take to finish its background moves and uploads before a workload. */
+const QUIESCE_CAP_MS = 600_000;
 
 // ---------------------------------------------------------------------------------------------
 // Child processes: every command and every FUSE server, killed on the way out whatever happens.
@@ -224,6 +226,17 @@ async function dropCaches() {
   }
 }
 
+/**
+ * Lets the machine settle before a timed workload: `sync` writes back the page cache (local disk),
+ * and a Strata mount finishes the moves and uploads staged by earlier work. Records the longest wait.
+ */
+async function quiesce(t, before) {
+  await mustRun('sync', []);
+  if (!t.quiesce) return;
+  const seconds = await t.quiesce();
+  if (seconds > (t.state.longestQuiesce?.seconds ?? 0)) t.state.longestQuiesce = { seconds, before };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Metrics: what each workload reports. `better` says which direction is faster.
 
@@ -306,6 +319,7 @@ function makeWorkloads(shared) {
     const dir = join(t.dir, `files-${SIZES.manyFiles}`);
     try {
       const { done } = await worker(['create', dir, String(SIZES.manyFiles), String(SIZES.fileBytes), String(capMs)]);
+      await quiesce(t, 'the untimed creation of the files');
       return (t.state.many = { dir, done });
     } catch (err) {
       t.state.manyError = err;
@@ -481,6 +495,20 @@ function makeTargets(work) {
       logFile,
       verify: true,
       alive: () => server.alive(),
+      /**
+       * Waits until the mount has nothing staged left to move or upload and no upload in flight:
+       * the background work the workloads before it left, which `sync` settles for a local disk.
+       * Resolves with the seconds waited.
+       */
+      quiesce: async () => {
+        const startedMs = Date.now();
+        for (;;) {
+          const status = JSON.parse((await mustRun(process.execPath, [STRATA_BIN, 'status', '--json', '--home', home], { env: { ...process.env, ...env } })).stdout);
+          if (status.writebackPending === 0 && status.uploadsInFlight === 0) return (Date.now() - startedMs) / 1000;
+          if (Date.now() - startedMs > QUIESCE_CAP_MS) throw new Error(`${name} still had ${status.writebackPending} staged objects after ${QUIESCE_CAP_MS / 1000} s`);
+          await sleep(500);
+        }
+      },
       cold: async () => {
         await server.stop();
         server = await launch();
@@ -633,6 +661,8 @@ function mergeRounds(runs, metrics) {
   if (runs.length === 1) return runs[0];
   const ok = runs.filter((run) => run.status === 'ok');
   const merged = { label: runs[0].label, status: ok.length > 0 ? 'ok' : runs[0].status, metrics: {}, seconds: runs.reduce((sum, run) => sum + (run.seconds ?? 0), 0) };
+  const longestQuiesce = runs.map((run) => run.longestQuiesce).filter(Boolean).sort((a, b) => b.seconds - a.seconds)[0];
+  if (longestQuiesce) merged.longestQuiesce = longestQuiesce;
   const errors = runs.filter((run) => run.error).map((run) => run.error);
   if (ok.length === 0) {
     if (errors.length > 0) merged.error = errors[0];
@@ -685,12 +715,17 @@ function report(results, metrics, targets, ratios, header) {
     lines.push('', table(ratioRows));
   }
   for (const t of targets) if (results[t].error) noteRef(notes, `${t}: ${results[t].error}`);
+  for (const t of targets) {
+    const waited = results[t].longestQuiesce;
+    if (waited) noteRef(notes, `${t} waited up to ${fmt(waited.seconds)} s (before ${waited.before}) for its background moves and uploads to finish; no figure includes the wait.`);
+  }
   if (notes.length > 0) lines.push('', ...notes.map((n, i) => `[${i + 1}] ${n}`));
   lines.push(
     '',
     `">${SIZES.capS}" or "<x": the work passed the ${SIZES.capS} s cap and was stopped, so the figure is a bound. MB/s = 10^6 bytes/s.`,
     ...(options.rounds > 1 ? [`Each figure is the median of ${options.rounds} rounds (of two middle rounds, the slower); the JSON has every round's value.`] : []),
     'Reads are cold: kernel caches dropped, and Strata, s3fs and rclone remounted, before each.',
+    'Each workload starts after `sync`, and on a Strata mount once it has moved or uploaded what the work before staged (`strata status`: nothing staged, nothing in flight).',
     "Small files, tar and rsync stop the clock when the last close returns, without sync (Strata's close publishes: like local disk's page cache, it survives a crash of the writer).",
     'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
     "The s3rver column is s3rver's own rate with the AWS SDK (4 MiB objects, 8 in flight): PUT under seq write, GET under seq read.",
@@ -810,6 +845,7 @@ async function main() {
           continue;
         }
         try {
+          await quiesce(target, workload);
           const figures = await workloads[workload](target);
           Object.assign(result.metrics, figures);
           say(`${name} ${workload}: ${keys.map((k) => { const f = figures[k]; const m = metrics.find((x) => x.key === k); return f?.error ? `error (${f.error})` : `${f.bound ?? ''}${fmt(f.value)} ${m.unit}${f.note ? ` (${f.note})` : ''}`; }).join(', ')}`);
@@ -832,6 +868,7 @@ async function main() {
       result.error = err.message;
       say(`${name}: FAILED: ${err.message}`);
     } finally {
+      if (target?.state.longestQuiesce) result.longestQuiesce = target.state.longestQuiesce;
       if (target) {
         say(`${name}: unmounting`);
         await target.stop().catch((err) => say(`${name}: stop failed: ${err.message}`));

@@ -2,13 +2,14 @@
 // identity for each operation, and a clean stop that publishes every open write first.
 
 import { execFile } from 'node:child_process';
-import { readFile, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import Fuse from 'fuse-native';
 import type { Caller } from '../src/meta/namespace.js';
 import type { Volume } from '../src/volume.js';
 import { makeOperations } from './operations.js';
 import { callerContext } from './caller.js';
+import { mountTypeAt } from './proc-mounts.js';
 import { DEFAULT_READAHEAD_KIB, setReadahead } from './readahead.js';
 
 const run = promisify(execFile);
@@ -41,14 +42,18 @@ export interface MountedVolume {
 /** How often a mount looks for its mount point having been unmounted from outside. */
 const UNMOUNT_WATCH_INTERVAL_MS = 1000;
 
-/** Polls /proc/mounts until `mountpoint` is gone; `stop` ends the polling (the promise then never resolves). */
-function watchForUnmount(mountpoint: string): { gone: Promise<void>; stop(): void } {
+/**
+ * Polls /proc/mounts until `mountpoint` is gone and nothing is open through it: a lazy unmount
+ * (`fusermount -uz`) leaves open files working until they close. `stop` ends the polling (the
+ * promise then never resolves).
+ */
+function watchForUnmount(mountpoint: string, anythingOpen: () => boolean): { gone: Promise<void>; stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   const gone = new Promise<void>((resolve) => {
     timer = setInterval(() => {
       isFuseMounted(mountpoint).then(
         (mounted) => {
-          if (mounted || timer === undefined) return;
+          if (mounted || anythingOpen() || timer === undefined) return;
           clearInterval(timer);
           timer = undefined;
           resolve();
@@ -69,11 +74,7 @@ function watchForUnmount(mountpoint: string): { gone: Promise<void>; stop(): voi
 
 /** Whether the kernel lists a FUSE mount at `mountpoint`. */
 export async function isFuseMounted(mountpoint: string): Promise<boolean> {
-  const mounts = await readFile('/proc/mounts', 'utf8');
-  return mounts.split('\n').some((line) => {
-    const [, point, type] = line.split(' ');
-    return point === mountpoint && type?.startsWith('fuse');
-  });
+  return (await mountTypeAt(mountpoint))?.startsWith('fuse') ?? false;
 }
 
 /** How long a FUSE daemon may take to answer statfs before the mount point counts as hung. */
@@ -134,7 +135,7 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
       options.log('could not widen the kernel readahead window; sequential reads will be slower', { cause: err instanceof Error ? err.message : String(err) }),
     );
   }
-  const watcher = watchForUnmount(mountpoint);
+  const watcher = watchForUnmount(mountpoint, () => operations.handles.size > 0);
   let stopping: Promise<{ released: boolean }> | undefined;
   return {
     mountpoint,

@@ -2,10 +2,11 @@
 // process never blocks a mount it serves), waits until the kernel lists it, and always unmounts.
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { mountTypeAt } from '../../mount/proc-mounts.js';
 import { makeTempDir, removeDir } from './tmp.js';
 
 const exec = promisify(execFile);
@@ -37,15 +38,17 @@ export interface TestMount {
 }
 
 async function isMounted(mountpoint: string): Promise<boolean> {
-  const mounts = await readFile('/proc/mounts', 'utf8');
-  return mounts.split('\n').some((line) => line.split(' ')[1] === mountpoint);
+  return (await mountTypeAt(mountpoint)) !== undefined;
 }
 
-/** `env` is added to the environment of the mount process and of `strata` and `sh` runs. */
-export async function startMount(options: { args?: string[]; home?: string; env?: Record<string, string> } = {}): Promise<TestMount> {
+/**
+ * `env` is added to the environment of the mount process and of `strata` and `sh` runs;
+ * `mountpointName` names the mount point's folder (default `mnt`).
+ */
+export async function startMount(options: { args?: string[]; home?: string; env?: Record<string, string>; mountpointName?: string } = {}): Promise<TestMount> {
   const base = await makeTempDir('strata-mount');
   const home = options.home ?? join(base, 'home');
-  const mountpoint = join(base, 'mnt');
+  const mountpoint = join(base, options.mountpointName ?? 'mnt');
   await mkdir(mountpoint, { recursive: true });
   let child: ChildProcess | undefined;
   let output = '';

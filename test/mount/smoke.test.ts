@@ -92,10 +92,10 @@ except OSError as e: print('dropped', e.errno)
   assert.ok((await getxattrs()) > remounted, 'the volume remembers that a capability was set');
 });
 
-test('fusermount -u from outside ends the mount process: open writes published, the volume free to mount again', async () => {
-  const pid = m.pid();
-  assert.ok(pid, 'the mount runs');
-  await m.sh(`printf 'before the unmount' > ${m.mountpoint}/outside && exec 3>${m.mountpoint}/held && printf 'written, then unmounted' >&3 && fusermount -u -z ${m.mountpoint}`);
+test('an unmount from outside ends the mount process once nothing is open through it; the volume is free to mount again', async () => {
+  assert.ok(m.pid(), 'the mount runs');
+  // A lazy unmount leaves the open file working: the mount serves it until it is closed.
+  await m.sh(`printf 'before the unmount' > ${m.mountpoint}/outside && exec 3>${m.mountpoint}/held && printf 'written, ' >&3 && fusermount -u -z ${m.mountpoint} && sleep 2.5 && printf 'then unmounted' >&3`);
   for (let waitedMs = 0; m.pid() !== undefined; waitedMs += 100) {
     if (waitedMs > 30_000) assert.unreachable(`the mount process lived on after its mount was gone:\n${m.log()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -104,6 +104,23 @@ test('fusermount -u from outside ends the mount process: open writes published, 
   await m.remount();
   const after = await m.sh(`cat ${m.mountpoint}/outside; echo; cat ${m.mountpoint}/held`);
   assert.is(after.stdout, 'before the unmount\nwritten, then unmounted');
+});
+
+test('a mount point whose path has a space and a backslash (escaped in /proc/mounts) stays mounted, and stops when unmounted from outside', async () => {
+  const odd = await startMount({ mountpointName: 'mount point\\x' });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    assert.ok(odd.pid(), `the mount process runs after two looks at the mount table:\n${odd.log()}`);
+    await odd.sh(`printf 'kept' > '${odd.mountpoint}/f' && fusermount -u '${odd.mountpoint}'`);
+    for (let waitedMs = 0; odd.pid() !== undefined; waitedMs += 100) {
+      if (waitedMs > 30_000) assert.unreachable(`the mount process lived on after its mount was gone:\n${odd.log()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await odd.remount();
+    assert.is((await odd.sh(`cat '${odd.mountpoint}/f'`)).stdout, 'kept');
+  } finally {
+    await odd.cleanup();
+  }
 });
 
 test.run();

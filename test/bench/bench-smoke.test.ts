@@ -24,7 +24,7 @@ interface Figure {
 }
 interface Report {
   metrics: { key: string; workload: string; unit: string }[];
-  targets: Record<string, { status: string; metrics: Record<string, Figure> }>;
+  targets: Record<string, { status: string; metrics: Record<string, Figure>; longestQuiesce?: { seconds: number; before: string } }>;
   ratios: Record<string, Record<string, Figure>>;
 }
 
@@ -58,6 +58,10 @@ test('a quick run reports a positive figure for every workload on every target, 
     }
     for (const target of TARGETS) assert.match(stdout, target);
     assert.match(stdout, 'file/null');
+    // Small files leave objects to move to the object folder 2 s later: the next workload waits for that.
+    const waited = report.targets['strata-file']!.longestQuiesce;
+    assert.ok(waited && waited.seconds > 0, `strata-file waited for its background moves: ${JSON.stringify(waited)}`);
+    assert.match(stdout, /strata-file waited up to [\d.]+ s/);
   } finally {
     await removeDir(dir);
   }

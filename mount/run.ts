@@ -10,6 +10,7 @@ import type { Volume } from '../src/volume.js';
 import { makeOperations } from './operations.js';
 import { callerContext } from './caller.js';
 import { mountTypeAt } from './proc-mounts.js';
+import { watchSession } from './session-watch.js';
 import { DEFAULT_READAHEAD_KIB, setReadahead } from './readahead.js';
 
 const run = promisify(execFile);
@@ -27,8 +28,8 @@ export interface MountOptions {
 export interface MountedVolume {
   mountpoint: string;
   /**
-   * Resolves once the kernel no longer lists the mount though this process was not asked to stop:
-   * `fusermount -u` or `umount` from outside. A FUSE daemon ends with its mount.
+   * Resolves once the FUSE session ended though this process was not asked to stop: `fusermount -u`
+   * or `umount` from outside (see session-watch.ts). A FUSE daemon ends with its session.
    */
   unmountedElsewhere: Promise<void>;
   /**
@@ -37,39 +38,6 @@ export interface MountedVolume {
    * and then only an explicit exit ends the process.
    */
   unmount(): Promise<{ released: boolean }>;
-}
-
-/** How often a mount looks for its mount point having been unmounted from outside. */
-const UNMOUNT_WATCH_INTERVAL_MS = 1000;
-
-/**
- * Polls /proc/mounts until `mountpoint` is gone and nothing is open through it: a lazy unmount
- * (`fusermount -uz`) leaves open files working until they close. `stop` ends the polling (the
- * promise then never resolves).
- */
-function watchForUnmount(mountpoint: string, anythingOpen: () => boolean): { gone: Promise<void>; stop(): void } {
-  let timer: NodeJS.Timeout | undefined;
-  const gone = new Promise<void>((resolve) => {
-    timer = setInterval(() => {
-      isFuseMounted(mountpoint).then(
-        (mounted) => {
-          if (mounted || anythingOpen() || timer === undefined) return;
-          clearInterval(timer);
-          timer = undefined;
-          resolve();
-        },
-        () => undefined,
-      );
-    }, UNMOUNT_WATCH_INTERVAL_MS);
-    timer.unref();
-  });
-  return {
-    gone,
-    stop: () => {
-      clearInterval(timer);
-      timer = undefined;
-    },
-  };
 }
 
 /** Whether the kernel lists a FUSE mount at `mountpoint`. */
@@ -135,11 +103,11 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
       options.log('could not widen the kernel readahead window; sequential reads will be slower', { cause: err instanceof Error ? err.message : String(err) }),
     );
   }
-  const watcher = watchForUnmount(mountpoint, () => operations.handles.size > 0);
+  const watcher = await watchSession(mountpoint, () => operations.handles.size > 0);
   let stopping: Promise<{ released: boolean }> | undefined;
   return {
     mountpoint,
-    unmountedElsewhere: watcher.gone,
+    unmountedElsewhere: watcher.ended,
     unmount: () =>
       (stopping ??= (async () => {
         watcher.stop();

@@ -85,7 +85,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   };
 
   /** statOf from the caches, with no promise: null when the path is known absent, undefined when
-   *  only statOf can answer (a miss, a virtual path, a snapshot, a file open for writing). */
+   *  only statOf can answer (a miss, a virtual path, a snapshot, an open file). */
   const cachedStatOf = (path: string): FuseStat | null | undefined => {
     if (!isPlainLivePath(path, options.snapshotVersion)) return undefined;
     const inode = ns.resolveCached(path);

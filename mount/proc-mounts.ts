@@ -1,9 +1,9 @@
-// The kernel's mount table, /proc/mounts, read without FUSE: which file system is mounted at a path.
+// The kernel's mount tables (/proc/mounts, /proc/self/mountinfo), read without a call into any mount.
 
 import { readFile } from 'node:fs/promises';
 
-/** A path as /proc/mounts writes it: space, tab, newline and backslash as octal escapes (\040). */
-function unescapeMountField(field: string): string {
+/** A path as the mount tables write it: space, tab, newline and backslash as octal escapes (\040). */
+export function unescapeMountField(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_escape, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 

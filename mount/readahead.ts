@@ -3,6 +3,7 @@
 // several requests in flight, which the multi-threaded libfuse loop hands to us together.
 
 import { readFile, writeFile } from 'node:fs/promises';
+import { unescapeMountField } from './proc-mounts.js';
 
 export const DEFAULT_READAHEAD_KIB = 1024;
 
@@ -12,8 +13,7 @@ async function deviceOf(mountpoint: string): Promise<string | undefined> {
   let device: string | undefined;
   for (const line of mountinfo.split('\n')) {
     const [, , majorMinor, , point] = line.split(' ');
-    // mountinfo escapes spaces and other odd bytes in paths as octal.
-    if (point?.replace(/\\([0-7]{3})/g, (_m, octal: string) => String.fromCharCode(parseInt(octal, 8))) === mountpoint) device = majorMinor;
+    if (point !== undefined && unescapeMountField(point) === mountpoint) device = majorMinor;
   }
   return device;
 }

@@ -155,9 +155,9 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
       const startedMs = performance.now();
       const cached = cachedStatOf(path);
       if (cached === undefined) return answer('getattr', path, cb, async () => [await statOf(path)], startedMs);
-      const errno = cached ? 0 : ERRNO.ENOENT;
-      recordFuseOp('getattr', startedMs, errno);
-      cb(errno, ...(cached ? [cached] : []));
+      recordFuseOp('getattr', startedMs, cached ? 0 : ERRNO.ENOENT);
+      if (cached) cb(0, cached);
+      else cb(ERRNO.ENOENT);
     },
 
     // Called (patched fuse-native) with the open handle: fstat on a live file answers from its inode

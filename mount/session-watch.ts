@@ -9,16 +9,16 @@ import { mountTypeAt } from './proc-mounts.js';
 /** How often the watcher looks. */
 const SESSION_WATCH_INTERVAL_MS = 1000;
 
-/** The descriptors this process holds on /dev/fuse. */
-async function fuseDeviceFds(): Promise<number[]> {
-  const fds = await readdir('/proc/self/fd');
-  const found = await Promise.all(fds.map(async (fd) => ((await readlink(`/proc/self/fd/${fd}`).catch(() => '')) === '/dev/fuse' ? Number(fd) : -1)));
-  return found.filter((fd) => fd >= 0);
+/** Whether this process's descriptor `fd` is open on /dev/fuse. */
+function isFuseDevice(fd: number): Promise<boolean> {
+  return readlink(`/proc/self/fd/${fd}`).then((target) => target === '/dev/fuse', () => false);
 }
 
-async function anyStillFuse(fds: number[]): Promise<boolean> {
-  const links = await Promise.all(fds.map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
-  return links.includes('/dev/fuse');
+/** The descriptors this process holds on /dev/fuse. */
+async function fuseDeviceFds(): Promise<number[]> {
+  const fds = (await readdir('/proc/self/fd')).map(Number);
+  const open = await Promise.all(fds.map(isFuseDevice));
+  return fds.filter((_fd, i) => open[i]);
 }
 
 export interface SessionWatch {
@@ -34,7 +34,10 @@ export interface SessionWatch {
  */
 export async function watchSession(mountpoint: string, anythingOpen: () => boolean): Promise<SessionWatch> {
   const sessionFds = await fuseDeviceFds().catch(() => [] as number[]);
-  const ended = sessionFds.length > 0 ? async () => !(await anyStillFuse(sessionFds)) : async () => (await mountTypeAt(mountpoint)) === undefined && !anythingOpen();
+  const ended =
+    sessionFds.length > 0
+      ? async () => !(await Promise.all(sessionFds.map(isFuseDevice))).includes(true)
+      : async () => (await mountTypeAt(mountpoint)) === undefined && !anythingOpen();
   let timer: NodeJS.Timeout | undefined;
   const endedPromise = new Promise<void>((resolve) => {
     timer = setInterval(() => {

@@ -182,7 +182,7 @@ async function withWriteback(remote: ObjectStore, kv: VersionedKV, paths: Volume
   const [start, end] = keys.stagedBytesRange('');
   const stagedInMetadata = (await kv.scan(start, end, { limit: 1 })).length > 0;
   if (!stageWrites && !stagePublished && !stagedInMetadata && !(await isNonEmptyDir(paths.stagingDir))) return remote;
-  const staging = { folder: new FileObjectStore(paths.stagingDir), metadata: new MetadataObjectStore(kv) };
+  const staging = { folder: new FileObjectStore(paths.stagingDir, { flushBehind: false }), metadata: new MetadataObjectStore(kv) };
   return WritebackObjectStore.open(staging, remote, {
     stageWrites,
     stagePublished,

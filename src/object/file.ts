@@ -6,14 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
-import { SmallWrites } from './small-writes.js';
+import { FsWorker } from './fs-worker.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange, compareKeys } from './validate.js';
 
 /** Names of in-progress writes; never listed, and no key may end in such a name. */
 const TEMP_PREFIX = '.tmp-';
 const DELETE_CONCURRENCY = 64;
-/** Objects up to this size are written by a worker thread (see small-writes.ts). */
+/** Objects up to this size are written by a worker thread (see fs-worker.ts). */
 const SMALL_OBJECT_BYTES = 256 * 1024;
 
 function errnoOf(err: unknown): string | undefined {
@@ -30,10 +30,18 @@ export class FileObjectStore implements ObjectStore {
   readonly description: string;
   /** Folders known to exist; objects are never removed with their folder, so this never goes stale. */
   private readonly knownDirs = new Set<string>();
-  private readonly smallWrites = new SmallWrites();
+  private readonly smallWrites = new FsWorker('small-writes');
+  /** Starts each larger object on its way to disk once written (see `flushBehind`); null when off. */
+  private readonly flushes: FsWorker | null;
 
-  constructor(private readonly root: string) {
+  /**
+   * `flushBehind`: once a larger object is in place, a worker flushes it to disk in the background,
+   * one at a time. A writer's fsync then waits for the last few objects only, not for all it wrote:
+   * the kernel would otherwise hold them in the page cache until the fsync.
+   */
+  constructor(private readonly root: string, options: { flushBehind: boolean } = { flushBehind: true }) {
     this.description = `file:${root}`;
+    this.flushes = options.flushBehind ? new FsWorker('flush-behind') : null;
   }
 
   async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
@@ -60,6 +68,8 @@ export class FileObjectStore implements ObjectStore {
         await file.close();
       }
       await rename(tempPath, path);
+      // Only an early start: persist() still syncs, and reports what fails; a deleted object has nothing to flush.
+      this.flushes?.flush(path).catch(() => undefined);
     } catch (err) {
       await rm(tempPath, { force: true }).catch(() => undefined);
       throw this.fail(err, 'writing', key);
@@ -167,7 +177,7 @@ export class FileObjectStore implements ObjectStore {
   }
 
   async close(): Promise<void> {
-    await this.smallWrites.close();
+    await Promise.all([this.smallWrites.close(), this.flushes?.close()]);
   }
 
   /**

@@ -294,6 +294,21 @@ fileOnly('many concurrent puts into one folder all land whole', async ({ root, s
   assert.is((await readdir(join(root, 'c'))).length, 64, 'no temp files left');
 });
 
+// Flush-behind is an early start only: it must not fail, hold up or change anything a caller does next.
+fileOnly('larger objects deleted at once or closed right after their puts: the flushes behind them break nothing', async (ctx) => {
+  const bodies = Array.from({ length: 8 }, () => randomBytes(1024 * 1024));
+  for (const [i, body] of bodies.entries()) {
+    await ctx.store.put(`big/${i}`, body);
+    if (i % 2 === 0) await ctx.store.delete([`big/${i}`]);
+  }
+  await ctx.store.persist(bodies.map((_, i) => `big/${i}`).filter((_, i) => i % 2 === 1));
+  await ctx.store.close();
+  ctx.store = new FileObjectStore(ctx.root);
+  assert.equal((await listAll(ctx.store, 'big/')).map((o) => o.key), ['big/1', 'big/3', 'big/5', 'big/7']);
+  for (const i of [1, 3, 5, 7]) assert.ok((await ctx.store.get(`big/${i}`)).equals(bodies[i]!), `big/${i} reads back whole`);
+  assert.equal((await readdir(join(ctx.root, 'big'))).sort(), ['1', '3', '5', '7'], 'no temp files left');
+});
+
 fileOnly('a folder where an object should be reads as a missing object', async ({ root, store }) => {
   await mkdir(join(root, 'dir'));
   await expectError(store.get('dir'), 'ENOENT', 'dir');

@@ -1,11 +1,20 @@
-// The worker thread behind SmallWrites: each request is a few synchronous file-system calls, run
-// here so that the mount's main thread never blocks on them.
+// The worker thread behind FsWorker: each request is a few synchronous file-system calls, run here
+// so that the mount's main thread never blocks on them.
 
-import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
-import type { SmallWriteReply, SmallWriteRequest } from './small-writes.js';
+import type { FsReply, FsRequest } from './fs-worker.js';
 
-function perform(request: SmallWriteRequest): void {
+function perform(request: FsRequest): void {
+  if (request.kind === 'flush') {
+    const fd = openSync(request.path, 'r');
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return;
+  }
   if (request.makeDir) mkdirSync(request.dir, { recursive: true });
   const fd = openSync(request.tempPath, 'wx');
   try {
@@ -16,8 +25,8 @@ function perform(request: SmallWriteRequest): void {
   renameSync(request.tempPath, request.path);
 }
 
-parentPort!.on('message', (request: SmallWriteRequest) => {
-  let reply: SmallWriteReply;
+parentPort!.on('message', (request: FsRequest) => {
+  let reply: FsReply;
   try {
     perform(request);
     reply = { id: request.id };

@@ -1,34 +1,40 @@
-// Small object writes for the file backend, done by one worker thread with synchronous calls.
-// An asynchronous write of a small file is five or six trips through libuv's thread pool and the
-// main thread's event loop (mkdir, open, write, close, rename), and under a busy mount each trip
-// waits its turn: one message to a worker and one back costs a fraction of that.
+// Synchronous file-system calls for the file backend, run by a worker thread. An asynchronous write
+// of a small file is five or six trips through libuv's thread pool and the main thread's event loop
+// (mkdir, open, write, close, rename), and under a busy mount each trip waits its turn: one message
+// to a worker and one back costs a fraction of that. A flush holds its thread until the disk has the
+// data, so it gets a worker of its own and leaves the thread pool free.
 
 import { Worker } from 'node:worker_threads';
 
-export interface SmallWriteRequest {
-  id: number;
-  dir: string;
-  makeDir: boolean;
-  tempPath: string;
-  path: string;
-  body: Uint8Array;
-}
+export type FsRequest =
+  | { kind: 'write'; id: number; dir: string; makeDir: boolean; tempPath: string; path: string; body: Uint8Array }
+  | { kind: 'flush'; id: number; path: string };
 
-export interface SmallWriteReply {
+export interface FsReply {
   id: number;
   error?: { message: string; code?: string };
 }
 
-export class SmallWrites {
+/** A request before it is numbered. */
+type Unnumbered<R> = R extends unknown ? Omit<R, 'id'> : never;
+
+export class FsWorker {
   private worker: Worker | undefined;
   private nextId = 0;
   private readonly pending = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+
+  constructor(private readonly name: string) {}
 
   /** Writes `body` to `tempPath` (a new file; its folder `dir` too when `makeDir`) and renames it to `path`. */
   write(dir: string, makeDir: boolean, tempPath: string, path: string, body: Uint8Array): Promise<void> {
     // A view is cloned with its whole backing buffer (a 4 MiB pool block): send an exact copy instead.
     const exact = new Uint8Array(body);
-    return this.send({ dir, makeDir, tempPath, path, body: exact }, [exact.buffer]);
+    return this.send({ kind: 'write', dir, makeDir, tempPath, path, body: exact }, [exact.buffer]);
+  }
+
+  /** Waits until the file at `path` has its data on disk (fdatasync). */
+  flush(path: string): Promise<void> {
+    return this.send({ kind: 'flush', path }, []);
   }
 
   async close(): Promise<void> {
@@ -37,7 +43,7 @@ export class SmallWrites {
     await worker?.terminate();
   }
 
-  private send(request: Omit<SmallWriteRequest, 'id'>, transfer: ArrayBuffer[]): Promise<void> {
+  private send(request: Unnumbered<FsRequest>, transfer: ArrayBuffer[]): Promise<void> {
     const worker = this.started();
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
@@ -50,19 +56,19 @@ export class SmallWrites {
 
   private started(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./small-writes-worker.js', import.meta.url));
+    const worker = new Worker(new URL('./fs-worker-thread.js', import.meta.url));
     worker.unref();
-    worker.on('message', (reply: SmallWriteReply) => this.settle(reply));
+    worker.on('message', (reply: FsReply) => this.settle(reply));
     worker.on('error', (err) => this.failAll(err));
     worker.on('exit', (code) => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(new Error(`the small-writes worker exited with code ${code}`));
+      this.failAll(new Error(`the ${this.name} worker exited with code ${code}`));
     });
     this.worker = worker;
     return worker;
   }
 
-  private settle(reply: SmallWriteReply): void {
+  private settle(reply: FsReply): void {
     const waiter = this.pending.get(reply.id);
     if (!waiter) return;
     this.pending.delete(reply.id);

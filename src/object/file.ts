@@ -15,6 +15,12 @@ const TEMP_PREFIX = '.tmp-';
 const DELETE_CONCURRENCY = 64;
 /** Objects up to this size are written by a worker thread (see fs-worker.ts). */
 const SMALL_OBJECT_BYTES = 256 * 1024;
+/**
+ * Larger objects are written this much per call. Several uploads write at once, and larger calls
+ * cost the kernel more CPU per byte: a 1 GiB fsync'd write measured 1.8-2.0 s of the mount's CPU
+ * with 128 KiB calls, 2.1-2.6 s with writeFile's 512 KiB and 3.4-4.3 s with whole 4 MiB objects.
+ */
+const WRITE_CALL_BYTES = 128 * 1024;
 
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -63,7 +69,9 @@ export class FileObjectStore implements ObjectStore {
       }
       const file = await open(tempPath, 'wx');
       try {
-        await file.writeFile(body);
+        for (let written = 0; written < body.byteLength; ) {
+          written += (await file.write(body, written, Math.min(WRITE_CALL_BYTES, body.byteLength - written), written)).bytesWritten;
+        }
       } finally {
         await file.close();
       }

@@ -94,9 +94,11 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     entryTimeout: '1',
   });
   mounted = fuse;
-  // The kernel asks for security.capability before every write; while no inode can have it, the
-  // FUSE thread answers without a trip through JS. The first one set turns that off before its commit.
-  Fuse.setNoCapabilities(!(await volume.namespace.capabilitiesPossible(() => Fuse.setNoCapabilities(false))));
+  // The kernel asks for security.capability before every write, `ls -l` for security.selinux of every
+  // entry; while no inode can have one, the FUSE thread answers without a trip through JS. The first
+  // one set turns that off for its name before its commit.
+  const possible = await volume.namespace.watchedXattrsPossible((name) => Fuse.setAbsentXattr(name, false));
+  for (const [name, present] of possible) Fuse.setAbsentXattr(name, !present);
   await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(err) : resolve())));
   if (options.kernelReadahead) {
     await setReadahead(mountpoint, DEFAULT_READAHEAD_KIB).catch((err: unknown) =>

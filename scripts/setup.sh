@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Sets Strata up on a fresh Debian machine: system packages for FUSE (and rsync and git, which
-# test/posix/tools.test.ts runs), npm dependencies, the build, and `strata` on the PATH. Safe to
-# run again.
+# test/posix/tools.test.ts runs, and strace, with which test/mount/smoke.test.ts sees what `ls -l`
+# asks), npm dependencies, the build, and `strata` on the PATH. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libfuse2 fuse3 libfuse-dev pkg-config rsync git; do
+for pkg in libfuse2 fuse3 libfuse-dev pkg-config rsync git strace; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

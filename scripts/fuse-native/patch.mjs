@@ -2,7 +2,7 @@
 // Patches node_modules/fuse-native (2.2.6) so operation handlers learn who called them, and
 // rebuilds its native addon from source with node-gyp.
 //
-// What the patch changes (marker: "strata-fuse-context-patch v3"):
+// What the patch changes (marker: "strata-fuse-context-patch v5"):
 //   fuse-native.c
 //     - On the FUSE thread, before handing an operation to JS, records fuse_get_context()'s
 //       uid, gid, pid and umask in the operation's thread-locals struct.
@@ -30,6 +30,8 @@
 //     - (v4) getxattr goes through strata_getxattr, which answers "security.capability" with ENODATA
 //       on the FUSE thread while the flag set by the new export fuse_native_set_no_capabilities(flag)
 //       is on: the kernel asks for it before every write, and JS knows when no inode can have it.
+//     - (v5) The same for "security.selinux", which `ls -l` asks of every entry: one flag per name,
+//       set by fuse_native_set_absent_xattr(name, flag) (replaces fuse_native_set_no_capabilities).
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -46,6 +48,7 @@
 //       fuse.forgetCachedAttrs(ino) calls fuse_native_forget_attrs.
 //     - (v4) Fuse.setNoCapabilities(flag) sets the process-wide flag of strata_getxattr; create's
 //       callback takes an optional stat after the handle.
+//     - (v5) Fuse.setAbsentXattr(name, flag) takes the place of Fuse.setNoCapabilities(flag).
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
@@ -61,12 +64,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PATCH_VERSION = 4;
+const PATCH_VERSION = 5;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
 const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
 const MARKER = markerFor(PATCH_VERSION);
 // Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
-const KNOWN_OLD_VERSIONS = [1, 2, 3];
+const KNOWN_OLD_VERSIONS = [1, 2, 3, 4];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -437,21 +440,40 @@ const cEdits = (V) => [
     since: 4,
     what: 'strata_getxattr(): security.capability answered on the FUSE thread while no inode has it',
     anchor: '#endif\n\nFUSE_METHOD(listxattr,',
-    replace:
-      '#endif\n\n' +
-      '// strata-fuse-context-patch v4: the kernel asks for security.capability before every write (to drop\n' +
-      '// file capabilities), a round trip through JS each time. While JS says no inode of the volume has\n' +
-      '// that attribute (fuse_native_set_no_capabilities; one flag for the process), the FUSE thread\n' +
-      '// answers ENODATA itself.\n' +
-      '#include <errno.h>\n' +
-      'static int strata_no_capabilities = 0;\n\n' +
-      '#ifndef __APPLE__\n' +
-      'static int strata_getxattr (const char *path, const char *name, char *value, size_t size) {\n' +
-      '  if (__atomic_load_n(&strata_no_capabilities, __ATOMIC_ACQUIRE) && strcmp(name, "security.capability") == 0) return -ENODATA;\n' +
-      '  return fuse_native_getxattr(path, name, value, size);\n' +
-      '}\n' +
-      '#endif\n\n' +
-      'FUSE_METHOD(listxattr,',
+    replace: V >= 5
+      ? '#endif\n\n' +
+        '// strata-fuse-context-patch v5: some attributes are asked of every file: security.capability by the\n' +
+        '// kernel before every write (to drop file capabilities), security.selinux by `ls -l` for every\n' +
+        '// entry; each is a round trip through JS. While JS says no inode of the volume has one of them\n' +
+        '// (fuse_native_set_absent_xattr; one flag per name for the process), the FUSE thread answers\n' +
+        '// ENODATA itself.\n' +
+        '#include <errno.h>\n' +
+        'static const char *strata_watched_xattrs[] = { "security.capability", "security.selinux" };\n' +
+        '#define STRATA_WATCHED_XATTRS (sizeof(strata_watched_xattrs) / sizeof(strata_watched_xattrs[0]))\n' +
+        'static int strata_absent_xattrs[STRATA_WATCHED_XATTRS];\n\n' +
+        '#ifndef __APPLE__\n' +
+        'static int strata_getxattr (const char *path, const char *name, char *value, size_t size) {\n' +
+        '  for (size_t i = 0; i < STRATA_WATCHED_XATTRS; i++) {\n' +
+        '    if (__atomic_load_n(&strata_absent_xattrs[i], __ATOMIC_ACQUIRE) && strcmp(name, strata_watched_xattrs[i]) == 0) return -ENODATA;\n' +
+        '  }\n' +
+        '  return fuse_native_getxattr(path, name, value, size);\n' +
+        '}\n' +
+        '#endif\n\n' +
+        'FUSE_METHOD(listxattr,'
+      : '#endif\n\n' +
+        '// strata-fuse-context-patch v4: the kernel asks for security.capability before every write (to drop\n' +
+        '// file capabilities), a round trip through JS each time. While JS says no inode of the volume has\n' +
+        '// that attribute (fuse_native_set_no_capabilities; one flag for the process), the FUSE thread\n' +
+        '// answers ENODATA itself.\n' +
+        '#include <errno.h>\n' +
+        'static int strata_no_capabilities = 0;\n\n' +
+        '#ifndef __APPLE__\n' +
+        'static int strata_getxattr (const char *path, const char *name, char *value, size_t size) {\n' +
+        '  if (__atomic_load_n(&strata_no_capabilities, __ATOMIC_ACQUIRE) && strcmp(name, "security.capability") == 0) return -ENODATA;\n' +
+        '  return fuse_native_getxattr(path, name, value, size);\n' +
+        '}\n' +
+        '#endif\n\n' +
+        'FUSE_METHOD(listxattr,',
   },
   {
     since: 4,
@@ -533,23 +555,35 @@ const cEdits = (V) => [
   },
   {
     since: 4,
-    what: 'fuse_native_set_no_capabilities(flag)',
+    what: V >= 5 ? 'fuse_native_set_absent_xattr(name, flag)' : 'fuse_native_set_no_capabilities(flag)',
     anchor: '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
-    replace:
-      '// strata-fuse-context-patch v4: 1 while no inode has security.capability (see strata_getxattr).\n' +
-      'NAPI_METHOD(fuse_native_set_no_capabilities) {\n' +
-      '  NAPI_ARGV(1)\n' +
-      '  NAPI_ARGV_UINT32(flag, 0)\n' +
-      '  __atomic_store_n(&strata_no_capabilities, flag ? 1 : 0, __ATOMIC_RELEASE);\n' +
-      '  return NULL;\n' +
-      '}\n\n' +
-      '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
+    replace: V >= 5
+      ? '// strata-fuse-context-patch v5: 1 while no inode has the attribute `name`, one of\n' +
+        '// strata_watched_xattrs (see strata_getxattr); other names are ignored.\n' +
+        'NAPI_METHOD(fuse_native_set_absent_xattr) {\n' +
+        '  NAPI_ARGV(2)\n' +
+        '  NAPI_ARGV_UTF8(name, 256, 0)\n' +
+        '  NAPI_ARGV_UINT32(flag, 1)\n' +
+        '  for (size_t i = 0; i < STRATA_WATCHED_XATTRS; i++) {\n' +
+        '    if (strcmp(name, strata_watched_xattrs[i]) == 0) __atomic_store_n(&strata_absent_xattrs[i], flag ? 1 : 0, __ATOMIC_RELEASE);\n' +
+        '  }\n' +
+        '  return NULL;\n' +
+        '}\n\n' +
+        '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch'
+      : '// strata-fuse-context-patch v4: 1 while no inode has security.capability (see strata_getxattr).\n' +
+        'NAPI_METHOD(fuse_native_set_no_capabilities) {\n' +
+        '  NAPI_ARGV(1)\n' +
+        '  NAPI_ARGV_UINT32(flag, 0)\n' +
+        '  __atomic_store_n(&strata_no_capabilities, flag ? 1 : 0, __ATOMIC_RELEASE);\n' +
+        '  return NULL;\n' +
+        '}\n\n' +
+        '// strata-fuse-context-patch\nstatic const uint32_t strata_context_patch',
   },
   {
     since: 4,
-    what: 'export fuse_native_set_no_capabilities',
+    what: 'export the attribute flag setter',
     anchor: '  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n',
-    replace: '  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n  NAPI_EXPORT_FUNCTION(fuse_native_set_no_capabilities)\n',
+    replace: `  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n  NAPI_EXPORT_FUNCTION(${V >= 5 ? 'fuse_native_set_absent_xattr' : 'fuse_native_set_no_capabilities'})\n`,
   },
 ].filter((e) => (e.since ?? 1) <= V);
 
@@ -707,15 +741,22 @@ const jsEdits = (V) => [
   },
   {
     since: 4,
-    what: 'Fuse.setNoCapabilities(flag)',
+    what: V >= 5 ? 'Fuse.setAbsentXattr(name, flag)' : 'Fuse.setNoCapabilities(flag)',
     anchor: '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n',
-    replace:
-      '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n\n' +
-      '// strata-fuse-context-patch v4: while true, getxattr("security.capability") is answered ENODATA on\n' +
-      '// the FUSE thread without asking the handler. One flag for the whole process.\n' +
-      'Fuse.setNoCapabilities = function (flag) {\n' +
-      '  binding.fuse_native_set_no_capabilities(flag ? 1 : 0)\n' +
-      '}\n',
+    replace: V >= 5
+      ? '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n\n' +
+        '// strata-fuse-context-patch v5: while true, getxattr(name) is answered ENODATA on the FUSE thread\n' +
+        '// without asking the handler, for "security.capability" and "security.selinux" (other names are\n' +
+        '// ignored). One flag per name for the whole process.\n' +
+        'Fuse.setAbsentXattr = function (name, flag) {\n' +
+        '  binding.fuse_native_set_absent_xattr(name, flag ? 1 : 0)\n' +
+        '}\n'
+      : '\nFuse.strataContextPatch = binding.strata_context_patch // strata-fuse-context-patch\n\n' +
+        '// strata-fuse-context-patch v4: while true, getxattr("security.capability") is answered ENODATA on\n' +
+        '// the FUSE thread without asking the handler. One flag for the whole process.\n' +
+        'Fuse.setNoCapabilities = function (flag) {\n' +
+        '  binding.fuse_native_set_no_capabilities(flag ? 1 : 0)\n' +
+        '}\n',
   },
 ].filter((e) => (e.since ?? 1) <= V);
 

@@ -23,6 +23,16 @@ export const XATTR_REPLACE = 2;
 const XATTR_VALUE_MAX_BYTES = 64 * 1024;
 /** File capabilities: the kernel asks for them before every write to a file, and at exec. */
 export const CAPABILITY_XATTR = 'security.capability';
+/**
+ * Attributes asked of every file, and the volume-wide flag that records whether any inode ever had
+ * one: security.capability before every write, security.selinux by `ls -l` for every entry.
+ */
+export const WATCHED_XATTRS = { [CAPABILITY_XATTR]: 'capabilities', 'security.selinux': 'selinux-labels' } as const;
+export type WatchedXattr = keyof typeof WATCHED_XATTRS;
+
+function isWatchedXattr(name: string): name is WatchedXattr {
+  return Object.hasOwn(WATCHED_XATTRS, name);
+}
 /** The extended-attribute namespaces ext4 serves; it answers EOPNOTSUPP for any other prefix. */
 const XATTR_NAMESPACES = ['user.', 'trusted.', 'security.'];
 const DIRECTORY_SIZE_BYTES = 4096;
@@ -101,8 +111,8 @@ export class Namespace {
    */
   private commitsApplied = 0;
   private nextIno: number | undefined;
-  /** Hears, before its commit, a security.capability being set (see capabilitiesPossible). */
-  private capabilityWatcher: (() => void) | undefined;
+  /** Hears, before its commit, a watched attribute being set (see watchedXattrsPossible). */
+  private watchedXattrSet: ((name: WatchedXattr) => void) | undefined;
   /** Inodes whose creation rode on a commit that failed, and why: their handles report it. */
   private readonly failedCreates = new LRUCache<number, Error>({ max: 10_000 });
 
@@ -175,18 +185,27 @@ export class Namespace {
   }
 
   /**
-   * Whether any inode may carry security.capability. A volume-wide flag says so, turned on for good by
-   * the first setxattr of that name; a volume without the flag (made before it existed) is scanned
-   * once. `watcher` hears every later setxattr of that name before it is committed.
+   * Whether any inode may carry each watched attribute. A volume-wide flag per name says so, turned on
+   * for good by the first setxattr of that name; a volume without a flag (made before it existed) is
+   * scanned once. `watcher` hears every later setxattr of a watched name before it is committed.
    */
-  async capabilitiesPossible(watcher: () => void): Promise<boolean> {
-    this.capabilityWatcher = watcher;
-    const stored = await this.kv.get(keys.counter('capabilities'));
-    if (stored) return decode<{ present: boolean }>(stored).present;
+  async watchedXattrsPossible(watcher: (name: WatchedXattr) => void): Promise<Map<WatchedXattr, boolean>> {
+    this.watchedXattrSet = watcher;
+    const possible = new Map<WatchedXattr, boolean>();
+    const unflagged: WatchedXattr[] = [];
+    for (const name of Object.keys(WATCHED_XATTRS) as WatchedXattr[]) {
+      const stored = await this.kv.get(keys.counter(WATCHED_XATTRS[name]));
+      if (stored) possible.set(name, decode<{ present: boolean }>(stored).present);
+      else unflagged.push(name);
+    }
+    if (unflagged.length === 0) return possible;
     const [start, end] = keys.spaceRange('X');
-    const present = (await this.kv.scan(start, end)).some((entry) => parseKey.xattrName(entry.key) === CAPABILITY_XATTR);
-    if (!this.readOnly) await this.kv.commit([{ type: 'put', key: keys.counter('capabilities'), value: encode({ present }) }]);
-    return present;
+    const names = new Set((await this.kv.scan(start, end)).map((entry) => parseKey.xattrName(entry.key)));
+    for (const name of unflagged) possible.set(name, names.has(name));
+    if (!this.readOnly) {
+      await this.kv.commit(unflagged.map((name) => ({ type: 'put', key: keys.counter(WATCHED_XATTRS[name]), value: encode({ present: possible.get(name) }) })));
+    }
+    return possible;
   }
 
   // ---- reads -------------------------------------------------------------------------------
@@ -613,9 +632,9 @@ export class Namespace {
       if (flags & XATTR_CREATE && exists) throw Exists(`extended attribute ${name} already exists`);
       if (flags & XATTR_REPLACE && !exists) throw NoAttribute(`no extended attribute ${name}`);
       const txn = new Txn();
-      if (name === CAPABILITY_XATTR) {
-        this.capabilityWatcher?.();
-        txn.put(keys.counter('capabilities'), { present: true });
+      if (isWatchedXattr(name)) {
+        this.watchedXattrSet?.(name);
+        txn.put(keys.counter(WATCHED_XATTRS[name]), { present: true });
       }
       txn.put(keys.xattr(ino, name), { value: value.toString('base64') });
       txn.putInode({ ...inode, ctimeMs: this.clock() });

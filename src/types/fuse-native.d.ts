@@ -252,9 +252,10 @@ declare module 'fuse-native' {
 
     /** Patched: the version of the Strata patch that is loaded (undefined without it). */
     static readonly strataContextPatch: number | undefined;
-    /** Patched (v4): while true, getxattr("security.capability") is answered ENODATA on the FUSE
-     *  thread without calling the handler. One flag for the whole process. */
-    static setNoCapabilities(flag: boolean): void;
+    /** Patched (v5): while true, getxattr(name) is answered ENODATA on the FUSE thread without
+     *  calling the handler, for "security.capability" and "security.selinux" (other names are
+     *  ignored). One flag per name for the whole process. */
+    static setAbsentXattr(name: string, flag: boolean): void;
 
     // Negative Linux errno values (the same numbers on every platform).
     static readonly EPERM: -1;

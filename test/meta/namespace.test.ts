@@ -521,25 +521,27 @@ test('resolveCached answers from the caches what resolve answers, and leaves eve
   assert.is(reopened.resolveCached('/d')?.ino, dir.ino, 'what resolve read is cached');
 });
 
-test('whether an inode may have security.capability: a flag the first one turns on, found by a scan on a volume without the flag', async (ctx) => {
+test('whether an inode may have security.capability or security.selinux: a flag per name, turned on by the first one set, found by a scan on a volume without the flag', async (ctx) => {
   const ns = ctx.tv!.volume.namespace;
-  let heard = 0;
-  assert.is(await ns.capabilitiesPossible(() => (heard += 1)), false, 'a new volume has none');
+  const heard: string[] = [];
+  const possible = async (volume: Volume) => Object.fromEntries(await volume.namespace.watchedXattrsPossible(() => undefined));
+  assert.equal(Object.fromEntries(await ns.watchedXattrsPossible((name) => heard.push(name))), { 'security.capability': false, 'security.selinux': false }, 'a new volume has neither');
   const file = await ns.create(ROOT_INO, 'ping', 0o755, alice);
   await ns.setxattr(file.ino, 'security.other', Buffer.from('x'), 0);
-  assert.is(heard, 0, 'another attribute is not heard');
+  assert.equal(heard, [], 'another attribute is not heard');
   await ns.setxattr(file.ino, CAPABILITY_XATTR, Buffer.from('caps'), 0);
-  assert.is(heard, 1, 'the watcher heard the capability');
+  assert.equal(heard, ['security.capability'], 'the watcher heard the capability');
 
   let reopened = await ctx.tv!.reopen();
-  assert.is(await reopened.namespace.capabilitiesPossible(() => undefined), true, 'the flag is kept');
-  await reopened.kv.commit([{ type: 'del', key: keys.counter('capabilities') }]);
+  assert.equal(await possible(reopened), { 'security.capability': true, 'security.selinux': false }, 'the flags are kept');
+  await reopened.namespace.setxattr(file.ino, 'security.selinux', Buffer.from('system_u:object_r:bin_t:s0'), 0);
+  await reopened.kv.commit([{ type: 'del', key: keys.counter('capabilities') }, { type: 'del', key: keys.counter('selinux-labels') }]);
   reopened = await ctx.tv!.reopen();
-  assert.is(await reopened.namespace.capabilitiesPossible(() => undefined), true, 'a volume without the flag is scanned');
+  assert.equal(await possible(reopened), { 'security.capability': true, 'security.selinux': true }, 'a volume without the flags is scanned');
   await reopened.namespace.removexattr(file.ino, CAPABILITY_XATTR);
   await reopened.kv.commit([{ type: 'del', key: keys.counter('capabilities') }]);
   reopened = await ctx.tv!.reopen();
-  assert.is(await reopened.namespace.capabilitiesPossible(() => undefined), false, 'the scan finds none left');
+  assert.equal(await possible(reopened), { 'security.capability': false, 'security.selinux': true }, 'the scan finds no capability left; the label flag stays');
   assert.ok(await reopened.kv.get(keys.counter('capabilities')), 'and records the flag');
 });
 

@@ -92,6 +92,29 @@ except OSError as e: print('dropped', e.errno)
   assert.ok((await getxattrs()) > remounted, 'the volume remembers that a capability was set');
 });
 
+test('ls -l asks the handlers for no SELinux label until one is set; then it reads the label back', async () => {
+  const d = `${m.mountpoint}/labels`;
+  await m.sh(`mkdir ${d} && for i in $(seq 20); do echo $i > ${d}/f-$i; done`);
+  const asked = await m.sh(`strace -f -e trace=lgetxattr,getxattr ls -l ${d} 2>&1 >/dev/null | grep -c 'security.selinux' || true`);
+  assert.ok(Number(asked.stdout) >= 20, `ls -l asks each entry for its label (strace counted ${asked.stdout.trim()})`);
+  const before = await opsHandled('getxattr');
+  const listed = await m.sh(`ls -l ${d} | wc -l`);
+  assert.is(listed.stdout.trim(), '21');
+  // ls also asks once whether the listing's first file has a POSIX ACL (EOPNOTSUPP, then it stops asking).
+  const sent = (await opsHandled('getxattr')) - before;
+  assert.ok(sent <= 1, `ls -l of 20 entries sent ${sent} getxattrs to the handlers`);
+
+  const label = await m.sh(`python3 -c "
+import os
+os.setxattr('${d}/f-1', 'security.selinux', b'system_u:object_r:bin_t:s0')
+print(os.getxattr('${d}/f-1', 'security.selinux').decode())
+"`);
+  assert.is(label.stdout, 'system_u:object_r:bin_t:s0\n');
+  const afterLabel = await opsHandled('getxattr');
+  await m.sh(`ls -l ${d} > /dev/null`);
+  assert.ok((await opsHandled('getxattr')) >= afterLabel + 20, 'once a label was set, ls -l asks the handlers');
+});
+
 test('an unmount from outside ends the mount process once nothing is open through it; the volume is free to mount again', async () => {
   assert.ok(m.pid(), 'the mount runs');
   // A lazy unmount leaves the open file working: the mount serves it until it is closed.

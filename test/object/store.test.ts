@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -292,6 +293,29 @@ fileOnly('many concurrent puts into one folder all land whole', async ({ root, s
   await Promise.all(bodies.map((body, i) => store.put(`c/${i}`, body)));
   for (const [i, body] of bodies.entries()) assert.ok((await store.get(`c/${i}`)).equals(body));
   assert.is((await readdir(join(root, 'c'))).length, 64, 'no temp files left');
+});
+
+// Seen in the extent map: ext4 keeps the blocks of data only the page cache holds unallocated
+// ("delalloc") until writeback.
+fileOnly('a larger object reaches the disk soon after its put, without an fsync; with flush-behind off it waits in the page cache', async ({ root, store }) => {
+  const run = promisify(execFile);
+  const onlyCached = async (key: string) => (await run('filefrag', ['-v', join(root, key)])).stdout.includes('delalloc');
+  const unflushed = new FileObjectStore(root, { flushBehind: false });
+  try {
+    await unflushed.put('kept/0', randomBytes(1024 * 1024));
+    if (!(await onlyCached('kept/0'))) {
+      console.log('  (skipped the flush-behind check: this file system shows no delayed allocation)');
+      return;
+    }
+    await store.put('flushed/0', randomBytes(1024 * 1024));
+    for (let waitedMs = 0; await onlyCached('flushed/0'); waitedMs += 50) {
+      if (waitedMs > 5000) assert.unreachable('the object was still only in the page cache 5 s after its put');
+      await sleep(50);
+    }
+    assert.ok(await onlyCached('kept/0'), 'with flush-behind off, the object is still only in the page cache');
+  } finally {
+    await unflushed.close();
+  }
 });
 
 // Flush-behind is an early start only: it must not fail, hold up or change anything a caller does next.

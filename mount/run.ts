@@ -12,6 +12,7 @@ import { callerContext } from './caller.js';
 import { mountTypeAt } from './proc-mounts.js';
 import { watchSession } from './session-watch.js';
 import { DEFAULT_READAHEAD_KIB, setReadahead } from './readahead.js';
+import { REQUEST_BYTES, REQUEST_PAGES } from './request-size.js';
 
 const run = promisify(execFile);
 
@@ -78,13 +79,14 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
     forgetCachedAttrs: (ino) => mounted?.forgetCachedAttrs(ino),
   });
   // fuse-native joins options into one -o string; kernel options it has no setting for ride on fsname.
-  const kernelOptions = ['strata', 'big_writes', 'max_write=131072', 'use_ino', 'hard_remove', 'subtype=strata'];
+  const kernelOptions = ['strata', 'big_writes', `max_write=${REQUEST_BYTES}`, 'use_ino', 'hard_remove', 'subtype=strata'];
   if (options.readOnly || options.snapshotVersion !== undefined) kernelOptions.push('ro');
   // The adapter answers with `(errno, ...values)` replies typed loosely; fuse-native checks nothing more.
   const fuse = new Fuse(mountpoint, caller.wrap(operations) as unknown as Fuse.Operations, {
     force: true,
     mkdir: false,
     timeout: false,
+    maxPages: REQUEST_PAGES,
     defaultPermissions: true,
     allowOther: options.allowOther,
     fsname: kernelOptions.join(','),

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 // A null fuse-native filesystem: the ceiling scripts/bench measures Strata against. It accepts every
 // namespace and write operation, discards written bytes, remembers names, modes and sizes in a Map
-// (so stat, ls, tar and rsync work) and reads zeros. Same kernel options as Strata's mount/run.ts.
+// (so stat, ls, tar and rsync work) and reads zeros. Same kernel options as Strata's mount/run.ts:
+// the request size and the readahead window come from Strata's own modules in dist/.
 //   node scripts/bench-null-fs.mjs <mountpoint>
 // Prints "mounted" on stdout once the kernel lists the mount; SIGTERM/SIGINT unmount and exit.
 // Run it in its own process: never make synchronous fs calls into a mount from the process serving it.
 import Fuse from 'fuse-native';
+import { DEFAULT_READAHEAD_KIB, setReadahead } from '../dist/mount/readahead.js';
+import { REQUEST_BYTES, REQUEST_PAGES } from '../dist/mount/request-size.js';
 
 const mountpoint = process.argv[2];
 if (!mountpoint) {
@@ -177,8 +180,9 @@ const fuse = new Fuse(mountpoint, ops, {
   force: true,
   mkdir: false,
   timeout: false,
+  maxPages: REQUEST_PAGES,
   defaultPermissions: true,
-  fsname: 'strata-null,big_writes,max_write=131072,use_ino,hard_remove,subtype=strata-null',
+  fsname: `strata-null,big_writes,max_write=${REQUEST_BYTES},use_ino,hard_remove,subtype=strata-null`,
   attrTimeout: '1',
   entryTimeout: '1',
 });
@@ -200,5 +204,7 @@ fuse.mount((err) => {
     process.stderr.write(`bench-null-fs: mount at ${mountpoint} failed: ${err.message}\n`);
     process.exit(1);
   }
-  process.stdout.write('mounted\n');
+  setReadahead(mountpoint, DEFAULT_READAHEAD_KIB)
+    .catch((failure) => process.stderr.write(`bench-null-fs: could not widen the kernel readahead window: ${failure.message}\n`))
+    .then(() => process.stdout.write('mounted\n'));
 });

@@ -552,7 +552,7 @@ function makeTargets(work) {
         const mnt = join(work, 'null', 'mnt');
         await mkdir(mnt, { recursive: true });
         const logFile = join(work, 'null', 'mount.log');
-        const server = await startServer({ name: 'null', mountpoint: mnt, command: process.execPath, args: [NULL_FS, mnt], logFile, graceMs: 30_000 });
+        const server = await startServer({ name: 'null', mountpoint: mnt, command: process.execPath, args: [NULL_FS, mnt], logFile, ready: (log) => log.includes('mounted'), graceMs: 30_000 });
         // Its contents live only in its memory: a remount would forget them, so no remount here.
         return { dir: mnt, logFile, verify: false, alive: () => server.alive(), cold: dropCaches, stop: () => server.stop() };
       },

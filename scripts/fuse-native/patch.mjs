@@ -2,7 +2,7 @@
 // Patches node_modules/fuse-native (2.2.6) so operation handlers learn who called them, and
 // rebuilds its native addon from source with node-gyp.
 //
-// What the patch changes (marker: "strata-fuse-context-patch v5"):
+// What the patch changes (marker: "strata-fuse-context-patch v6"):
 //   fuse-native.c
 //     - On the FUSE thread, before handing an operation to JS, records fuse_get_context()'s
 //       uid, gid, pid and umask in the operation's thread-locals struct.
@@ -32,6 +32,10 @@
 //       is on: the kernel asks for it before every write, and JS knows when no inode can have it.
 //     - (v5) The same for "security.selinux", which `ls -l` asks of every entry: one flag per name,
 //       set by fuse_native_set_absent_xattr(name, flag) (replaces fuse_native_set_no_capabilities).
+//     - (v6) fuse_native_mount takes max_pages: above 32, the device is served through a channel of
+//       our own that receives into max_pages-page buffers and adds FUSE_MAX_PAGES and max_pages to
+//       the INIT reply, so the kernel sends reads and writes of up to that size (libfuse 2.9 alone
+//       speaks protocol 7.12 and reads the device into 132 KiB buffers: 128 KiB requests at most).
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -49,6 +53,8 @@
 //     - (v4) Fuse.setNoCapabilities(flag) sets the process-wide flag of strata_getxattr; create's
 //       callback takes an optional stat after the handle.
 //     - (v5) Fuse.setAbsentXattr(name, flag) takes the place of Fuse.setNoCapabilities(flag).
+//     - (v6) new Fuse(mnt, ops, { maxPages }) asks for requests of up to maxPages pages (give -o
+//       max_write to match; without it libfuse offers the whole buffer).
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
@@ -64,12 +70,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PATCH_VERSION = 5;
+const PATCH_VERSION = 6;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
 const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
 const MARKER = markerFor(PATCH_VERSION);
 // Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
-const KNOWN_OLD_VERSIONS = [1, 2, 3, 4];
+const KNOWN_OLD_VERSIONS = [1, 2, 3, 4, 5];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -585,6 +591,126 @@ const cEdits = (V) => [
     anchor: '  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n',
     replace: `  NAPI_EXPORT_FUNCTION(fuse_native_forget_attrs)\n  NAPI_EXPORT_FUNCTION(${V >= 5 ? 'fuse_native_set_absent_xattr' : 'fuse_native_set_no_capabilities'})\n`,
   },
+  {
+    since: 6,
+    what: 'the wide channel: requests of up to max_pages pages',
+    anchor: 'NAPI_METHOD(fuse_native_mount) {\n',
+    replace:
+      '// strata-fuse-context-patch v6: libfuse 2.9 reads /dev/fuse into 132 KiB buffers and speaks protocol\n' +
+      '// 7.12, which has no max_pages, so the kernel sends reads and writes of at most 128 KiB. This channel\n' +
+      '// takes the place of libfuse\'s kernel channel (same device fd): it receives into buffers of\n' +
+      '// max_pages pages (libfuse then offers max_write up to that size) and adds FUSE_MAX_PAGES and\n' +
+      '// max_pages to the INIT reply, when the kernel offered them.\n' +
+      '#define STRATA_FUSE_INIT 26\n' +
+      '#define STRATA_FUSE_MAX_PAGES (1u << 22)\n' +
+      '#define STRATA_IN_HEADER_BYTES 40\n' +
+      'struct strata_out_header { uint32_t len; int32_t error; uint64_t unique; };\n' +
+      'struct strata_init_out { uint32_t major, minor, max_readahead, flags; uint16_t max_background, congestion_threshold; uint32_t max_write, time_gran; uint16_t max_pages, map_alignment; };\n' +
+      'struct strata_wide_chan { uint32_t max_pages; uint64_t init_unique; };\n\n' +
+      'static int strata_wide_receive (struct fuse_chan **chp, char *buf, size_t size) {\n' +
+      '  struct fuse_chan *ch = *chp;\n' +
+      '  struct fuse_session *se = fuse_chan_session(ch);\n' +
+      '  struct strata_wide_chan *wide = (struct strata_wide_chan *) fuse_chan_data(ch);\n' +
+      '  ssize_t res;\n' +
+      '  int err;\n' +
+      'restart:\n' +
+      '  res = read(fuse_chan_fd(ch), buf, size);\n' +
+      '  err = errno;\n' +
+      '  if (fuse_session_exited(se)) return 0;\n' +
+      '  if (res == -1) {\n' +
+      '    // as libfuse\'s kernel channel: ENOENT is an interrupted request, ENODEV the unmount\n' +
+      '    if (err == ENOENT) goto restart;\n' +
+      '    if (err == ENODEV) {\n' +
+      '      fuse_session_exit(se);\n' +
+      '      return 0;\n' +
+      '    }\n' +
+      '    if (err != EINTR && err != EAGAIN) perror("fuse: reading device");\n' +
+      '    return -err;\n' +
+      '  }\n' +
+      '  if ((size_t) res < STRATA_IN_HEADER_BYTES) {\n' +
+      '    fprintf(stderr, "short read on fuse device\\n");\n' +
+      '    return -EIO;\n' +
+      '  }\n' +
+      '  uint32_t opcode;\n' +
+      '  memcpy(&opcode, buf + 4, sizeof opcode);\n' +
+      '  if (opcode == STRATA_FUSE_INIT && (size_t) res >= STRATA_IN_HEADER_BYTES + 16) {\n' +
+      '    uint32_t flags;\n' +
+      '    uint64_t unique;\n' +
+      '    memcpy(&flags, buf + STRATA_IN_HEADER_BYTES + 12, sizeof flags);\n' +
+      '    memcpy(&unique, buf + 8, sizeof unique);\n' +
+      '    if (flags & STRATA_FUSE_MAX_PAGES) __atomic_store_n(&wide->init_unique, unique, __ATOMIC_RELEASE);\n' +
+      '  }\n' +
+      '  return res;\n' +
+      '}\n\n' +
+      'static int strata_wide_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {\n' +
+      '  if (!iov) return 0;\n' +
+      '  struct strata_wide_chan *wide = (struct strata_wide_chan *) fuse_chan_data(ch);\n' +
+      '  struct strata_out_header header;\n' +
+      '  struct strata_init_out init;\n' +
+      '  struct iovec widened[2];\n' +
+      '  uint64_t init_unique = __atomic_load_n(&wide->init_unique, __ATOMIC_ACQUIRE);\n' +
+      '  if (init_unique != 0 && count == 2 && iov[0].iov_len == sizeof header && iov[1].iov_len <= sizeof init) {\n' +
+      '    memcpy(&header, iov[0].iov_base, sizeof header);\n' +
+      '    if (header.unique == init_unique) {\n' +
+      '      __atomic_store_n(&wide->init_unique, 0, __ATOMIC_RELEASE);\n' +
+      '      if (header.error == 0) {\n' +
+      '        // libfuse sends the 24-byte reply of protocol 7.22; max_pages lies just past it\n' +
+      '        memset(&init, 0, sizeof init);\n' +
+      '        memcpy(&init, iov[1].iov_base, iov[1].iov_len);\n' +
+      '        init.flags |= STRATA_FUSE_MAX_PAGES;\n' +
+      '        init.max_pages = (uint16_t) wide->max_pages;\n' +
+      '        header.len = sizeof header + sizeof init;\n' +
+      '        widened[0].iov_base = &header;\n' +
+      '        widened[0].iov_len = sizeof header;\n' +
+      '        widened[1].iov_base = &init;\n' +
+      '        widened[1].iov_len = sizeof init;\n' +
+      '        iov = widened;\n' +
+      '      }\n' +
+      '    }\n' +
+      '  }\n' +
+      '  ssize_t res = writev(fuse_chan_fd(ch), iov, count);\n' +
+      '  int err = errno;\n' +
+      '  if (res == -1) {\n' +
+      '    if (!fuse_session_exited(fuse_chan_session(ch)) && err != ENOENT) perror("fuse: writing device");\n' +
+      '    return -err;\n' +
+      '  }\n' +
+      '  return 0;\n' +
+      '}\n\n' +
+      '// fuse_unmount takes the fd from the channel (fuse_chan_clearfd) and closes it before this runs\n' +
+      'static void strata_wide_destroy (struct fuse_chan *ch) {\n' +
+      '  int fd = fuse_chan_fd(ch);\n' +
+      '  if (fd != -1) close(fd);\n' +
+      '  free(fuse_chan_data(ch));\n' +
+      '}\n\n' +
+      'static struct fuse_chan_ops strata_wide_ops = { .receive = strata_wide_receive, .send = strata_wide_send, .destroy = strata_wide_destroy };\n\n' +
+      'NAPI_METHOD(fuse_native_mount) {\n',
+  },
+  {
+    since: 6,
+    what: 'mount takes max_pages',
+    anchor: '  NAPI_ARGV(7)\n',
+    replace: '  NAPI_ARGV(8)\n  NAPI_ARGV_UINT32(max_pages, 7) // strata-fuse-context-patch v6\n',
+  },
+  {
+    since: 6,
+    what: 'mount serves the device through the wide channel when max_pages asks for more than 32 pages',
+    anchor: '  struct fuse_chan *ch = fuse_mount(mnt, &args);\n\n  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
+    replace:
+      '  struct fuse_chan *ch = fuse_mount(mnt, &args);\n\n  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n' +
+      '  // strata-fuse-context-patch v6: libfuse\'s channel is left as it is (its destroy would close the shared fd)\n' +
+      '  if (max_pages > 32) {\n' +
+      '    struct strata_wide_chan *wide = (struct strata_wide_chan *) calloc(1, sizeof(struct strata_wide_chan));\n' +
+      '    struct fuse_chan *wide_ch = wide == NULL ? NULL : fuse_chan_new(&strata_wide_ops, fuse_chan_fd(ch), (size_t) max_pages * 4096 + 4096, wide);\n' +
+      '    if (wide_ch == NULL) {\n' +
+      '      free(wide);\n' +
+      '      fuse_unmount(mnt, ch);\n' +
+      '      napi_throw_error(env, "fuse failed", "fuse failed: out of memory");\n' +
+      '      return NULL;\n' +
+      '    }\n' +
+      '    wide->max_pages = max_pages;\n' +
+      '    ch = wide_ch;\n' +
+      '  }\n',
+  },
 ].filter((e) => (e.since ?? 1) <= V);
 
 const jsEdits = (V) => [
@@ -757,6 +883,23 @@ const jsEdits = (V) => [
         'Fuse.setNoCapabilities = function (flag) {\n' +
         '  binding.fuse_native_set_no_capabilities(flag ? 1 : 0)\n' +
         '}\n',
+  },
+  {
+    since: 6,
+    what: 'opts.maxPages: requests of up to that many pages',
+    anchor: '      const opts = self._fuseOptions()\n      const implemented = self._getImplementedArray()\n',
+    replace:
+      '      const opts = self._fuseOptions()\n      const implemented = self._getImplementedArray()\n' +
+      '      // strata-fuse-context-patch v6: reads and writes of up to maxPages pages (with -o max_write to\n' +
+      '      // match) where the kernel allows it; 0 or up to 32 keeps libfuse 2.9\'s 128 KiB\n' +
+      '      const maxPages = self.opts.maxPages || 0\n' +
+      '      if (!Number.isInteger(maxPages) || maxPages < 0 || maxPages > 65535) return cb(new Error(\'maxPages must be an integer from 0 to 65535\'))\n',
+  },
+  {
+    since: 6,
+    what: 'mount passes maxPages to the addon',
+    anchor: '            binding.fuse_native_mount(self.mnt, opts, self._thread, self, self._malloc, self._handlers, implemented)\n',
+    replace: '            binding.fuse_native_mount(self.mnt, opts, self._thread, self, self._malloc, self._handlers, implemented, maxPages)\n',
   },
 ].filter((e) => (e.since ?? 1) <= V);
 

@@ -119,13 +119,18 @@ declare module 'fuse-native' {
       blksize?: number | string;
       /** -o max_read=N: caps read request size (default reads arrive as 128 KiB). */
       maxRead?: number | string;
+      /** Patched (v6): reads and writes of up to this many pages per request where the kernel
+       *  allows it (its limit is 256 by default); 0 or up to 32 keeps 128 KiB. Writes also need
+       *  max_write (on fsname) to match. Checked: 256 pages and max_write=1048576 give 1 MiB writes. */
+      maxPages?: number;
       fd?: number | string;
       /** BROKEN upstream: produces "user_id=,N". Do not use. */
       userId?: never;
       /** -o fsname=VALUE. The value is pasted verbatim into the single -o string, so extra
        *  comma-separated options ride along: 'strata,big_writes,max_write=131072' (checked:
        *  4 MiB arrive as 32 x 131072-byte writes; max_write alone still gives 4 KiB writes;
-       *  max_write above 131072 is capped at 131072). An unknown option makes mount fail with
+       *  max_write above 131072 is capped at 131072 unless maxPages is larger). An unknown
+       *  option makes mount fail with
        *  "fuse failed" (patched: the half-made kernel mount is removed). */
       fsname?: string;
       /** -o subtype=VALUE (type shows as fuse.VALUE); also accepts trailing ,options. */
@@ -196,7 +201,7 @@ declare module 'fuse-native' {
       /** cb(bytesRead) or cb(negative errno). Fill buf (length len) from position pos. */
       read?(path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesReadOrErr: number) => void, ctx: Ctx): void;
       /** cb(bytesWritten) or cb(negative errno). buf is kernel memory: copy before cb. len is up to
-       *  4 KiB without big_writes, up to 128 KiB with big_writes. */
+       *  4 KiB without big_writes, up to 128 KiB with big_writes (more with maxPages). */
       write?(path: string | null, fd: number, buf: Buffer, len: number, pos: number, cb: (bytesWrittenOrErr: number) => void, ctx: Ctx): void;
       /** Sent without credentials: ctx is { uid: 0, gid: 0, pid: 0 }. */
       release?(path: string | null, fd: number, cb: DoneCallback, ctx: Ctx): void;

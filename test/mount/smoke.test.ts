@@ -63,6 +63,20 @@ test('a create answers with the new file\'s attributes: the fgetattr libfuse sen
   assert.ok(sent <= 2, `20 creates sent ${sent} fgetattrs to the handlers`);
 });
 
+test('reads and writes reach the handlers 1 MiB at a time (patched fuse-native v6), and the body reads back whole', async () => {
+  const writesBefore = await opsHandled('write');
+  await m.sh(`head -c 8388608 /dev/urandom > /tmp/strata-wide-$$ && dd if=/tmp/strata-wide-$$ of=${m.mountpoint}/wide bs=1M conv=fsync status=none && cmp /tmp/strata-wide-$$ ${m.mountpoint}/wide; rc=$?; rm -f /tmp/strata-wide-$$; exit $rc`);
+  const writes = (await opsHandled('write')) - writesBefore;
+  // libfuse 2.9 alone sends 128 KiB writes: 64 of them for 8 MiB
+  assert.is(writes, 8, `8 MiB in 1 MiB writes arrived as ${writes} writes`);
+  // O_DIRECT skips the page cache and the readahead window: each 1 MiB read is one request
+  const readsBefore = await opsHandled('read');
+  const read = await m.sh(`dd if=${m.mountpoint}/wide of=/dev/null bs=1M iflag=direct 2>&1 | grep -c copied`);
+  assert.is(read.stdout.trim(), '1');
+  const reads = (await opsHandled('read')) - readsBefore;
+  assert.ok(reads >= 8 && reads <= 9, `8 MiB in 1 MiB direct reads arrived as ${reads} reads`);
+});
+
 test('writes ask the handlers for file capabilities only once one exists; a write then drops it, as on ext4', async () => {
   const d = m.mountpoint;
   const getxattrs = () => opsHandled('getxattr');

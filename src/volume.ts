@@ -27,6 +27,7 @@ import { openObjectStore, type ObjectStoreConfig } from './object/open.js';
 import type { ObjectStore } from './object/store.js';
 import { WritebackObjectStore } from './object/writeback.js';
 import type { BodyContext } from './io/file-body.js';
+import { UnsyncedObjects } from './io/unsynced-objects.js';
 
 export interface VolumeOptions {
   home: string;
@@ -61,6 +62,8 @@ const WRITEBACK_RETRY_MS = 5000;
 export const DEFAULT_UPLOAD_DELAY_MS = 10_000;
 /** How long a small object staged for a local object store waits before it moves there. */
 const LOCAL_UPLOAD_DELAY_MS = 2_000;
+/** Objects published without a sync that the volume lists for a later fsync, before it syncs them all. */
+const MAX_UNSYNCED_OBJECTS = 65_536;
 
 async function readConfig(paths: VolumePaths): Promise<StoredConfig | undefined> {
   try {
@@ -130,6 +133,9 @@ export class Volume {
       readaheadBlocks: Math.ceil((options.readaheadBytes ?? DEFAULT_READAHEAD_BYTES) / BLOCK_BYTES),
       clock: Date.now,
       batchStaging: store instanceof WritebackObjectStore ? store : undefined,
+      unsynced: new UnsyncedObjects(store, MAX_UNSYNCED_OBJECTS, (err) =>
+        log('warn', 'syncing objects published without a sync failed; a later fsync of their file tries again', { cause: err instanceof Error ? err.message : String(err) }),
+      ),
     };
     files.bind(ctx);
     volume = new Volume(options.volume, paths, kv, store, namespace, files, ctx);

@@ -31,6 +31,7 @@ import type { BlockCache } from './block-cache.js';
 import { addInterval, clipIntervals, coversWhole, gapsIn, type Interval } from './intervals.js';
 import type { LeaseTable } from './leases.js';
 import type { BlockPool } from './block-pool.js';
+import type { UnsyncedObjects } from './unsynced-objects.js';
 import type { UploadQueue } from './upload-queue.js';
 
 export interface BodyContext {
@@ -49,6 +50,8 @@ export interface BodyContext {
   clock: () => number;
   /** write-back mode: stages small objects in the publish commit instead of uploading them */
   batchStaging?: BatchStaging;
+  /** what publishes without a sync left for a later fsync of the file to persist */
+  unsynced: UnsyncedObjects;
 }
 
 interface DirtyBlock {
@@ -491,9 +494,15 @@ export class FileBody {
    */
   publish(options: PublishOptions = {}): Promise<void> {
     return this.publishLock.run(async () => {
-      if (this.readOnly || !this.hasChanges) return;
-      await this.commitSession(options);
-      await this.compactDeepChunks();
+      if (this.readOnly) return;
+      if (this.hasChanges) {
+        await this.commitSession(options);
+        await this.compactDeepChunks();
+      } else if (options.sync) {
+        // Nothing new, but earlier writes (another handle, before a close) may still be unsynced.
+        await this.ctx.unsynced.persist(this.ino);
+        await this.ctx.namespace.kv.settle({ sync: true });
+      }
     });
   }
 
@@ -532,7 +541,10 @@ export class FileBody {
     }
     const stagedHere = committing.filter((segment) => segment.stagedWith);
     const uploadedKeys = committing.filter((segment) => !segment.stagedWith).map((segment) => segment.entry.objectKey);
-    if (options.sync) await this.ctx.store.persist(uploadedKeys);
+    if (options.sync) {
+      await this.ctx.store.persist(uploadedKeys);
+      await this.ctx.unsynced.persist(this.ino);
+    }
     const generation = this.sessionGeneration || (await this.ctx.generations.allocate());
     const { txn, manifests, garbage, written } = this.buildCommit(committing, truncatedTo, generation);
     const garbageFromSession = [...this.sessionGarbage];
@@ -560,6 +572,7 @@ export class FileBody {
       await this.ctx.namespace.commit(txn, options.sync ?? false);
       this.descriptor = descriptor;
     });
+    if (!options.sync) this.ctx.unsynced.add(this.ino, uploadedKeys);
     this.manifests = manifests;
     this.baseEntriesCache.clear();
     this.prefetchedTo = 0;

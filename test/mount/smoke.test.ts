@@ -77,6 +77,25 @@ test('reads and writes reach the handlers 1 MiB at a time (patched fuse-native v
   assert.ok(reads >= 8 && reads <= 9, `8 MiB in 1 MiB direct reads arrived as ${reads} reads`);
 });
 
+/** The fsync and fdatasync calls of the mount process (all threads) while `command` runs. */
+async function syncsDuring(command: string): Promise<number> {
+  const traced = await m.sh(`log=$(mktemp); strace -f -qq -e trace=fsync,fdatasync -p ${m.pid()} -o $log & tracer=$!; sleep 1; ${command}; sleep 0.5; kill $tracer; wait $tracer; grep -c 'sync(' $log; rm -f $log`);
+  return Number(traced.stdout.trim().split('\n').at(-1));
+}
+
+test('fsync through a new handle makes durable what an earlier handle wrote and closed, as on ext4', async () => {
+  await m.sh(`head -c 4096 /dev/urandom > ${m.mountpoint}/small-synced-later && head -c 3000000 /dev/urandom > ${m.mountpoint}/large-synced-later`);
+  // let the flush-behind of the larger object end, so that what is counted is the fsync's own work
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const fsyncOf = (name: string) => `python3 -c "import os; fd = os.open('${m.mountpoint}/${name}', os.O_WRONLY); os.fsync(fd); os.close(fd)"`;
+  // the small file's object rode on its publish commit: syncing the metadata log makes it durable
+  const small = await syncsDuring(fsyncOf('small-synced-later'));
+  assert.ok(small >= 1, `fsync of the small file synced ${small} files`);
+  // the larger file's object, its folder and the metadata log
+  const large = await syncsDuring(fsyncOf('large-synced-later'));
+  assert.ok(large >= 3, `fsync of the larger file synced ${large} files`);
+});
+
 test('writes ask the handlers for file capabilities only once one exists; a write then drops it, as on ext4', async () => {
   const d = m.mountpoint;
   const getxattrs = () => opsHandled('getxattr');

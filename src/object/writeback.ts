@@ -14,6 +14,10 @@ import type { MetadataObjectStore } from './metadata-store.js';
 import type { BatchStaging, ByteRange, ObjectInfo, ObjectStore } from './store.js';
 import { compareKeys } from './validate.js';
 
+/** Moved objects are synced this long after the first of a batch, or once this many wait. */
+const MOVED_SYNC_DELAY_MS = 5_000;
+const MOVED_SYNC_BATCH = 4_096;
+
 /** Objects up to this size are staged in the metadata store; a commit there is cheaper than a file. */
 export const METADATA_STAGED_BYTES = 64 * 1024;
 
@@ -56,6 +60,13 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
   /** keys deleted while their upload ran: the upload deletes its copy again once it lands */
   private readonly deletedWhileUploading = new Set<string>();
   private readonly failing = new Set<string>();
+  /**
+   * Keys copied to the object store whose staged copy stays until a sync makes the copy durable:
+   * the staged one may already be (a synced commit, an fsync'd file). Synced in batches.
+   */
+  private readonly moved = new Map<string, ObjectStore>();
+  private syncTimer: NodeJS.Timeout | undefined;
+  private syncingMoved: Promise<void> | null = null;
   private running = 0;
   private wakeTimer: NodeJS.Timeout | undefined;
   private closing = false;
@@ -87,9 +98,9 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
     return store;
   }
 
-  /** Objects staged and not yet uploaded (including those uploading now). */
+  /** Objects staged and not yet uploaded (including those uploading now, and those awaiting their sync). */
   get pendingUploads(): number {
-    return this.waiting.size + this.uploading.size;
+    return this.waiting.size + this.uploading.size + this.moved.size;
   }
 
   async put(key: string, body: Uint8Array, ready?: Promise<unknown>): Promise<void> {
@@ -172,8 +183,9 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
    * left. A metadata record only exists for a key this store tracks, so only those cost a commit.
    */
   async delete(keys: string[]): Promise<void> {
-    const inMetadata = keys.filter((key) => this.stagedIn.get(key) === this.staging.metadata);
+    const inMetadata = keys.filter((key) => (this.stagedIn.get(key) ?? this.moved.get(key)) === this.staging.metadata);
     for (const key of keys) {
+      this.moved.delete(key);
       this.waiting.delete(key);
       if (this.uploading.has(key)) this.deletedWhileUploading.add(key);
       else this.stagedIn.delete(key);
@@ -209,6 +221,9 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
         this.pump();
       });
     }
+    clearTimeout(this.syncTimer);
+    await this.syncMoved();
+    if (this.moved.size > 0) this.options.log('warn', 'moved objects could not be synced; their staged copies stay for the next mount', { objects: this.moved.size });
     this.closed = true;
     clearTimeout(this.wakeTimer);
     await Promise.all([this.staging.folder.close(), this.staging.metadata.close(), this.remote.close()]);
@@ -269,7 +284,7 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
       this.uploading.delete(key);
       this.stagedIn.delete(key);
       if (this.deletedWhileUploading.delete(key)) await this.remote.delete([key]);
-      else await place.delete([key]);
+      else this.unstageOnceSynced(key, place);
       this.failing.delete(key);
     } catch (err) {
       if (this.deletedWhileUploading.delete(key) || isStrataError(err, 'ENOENT')) {
@@ -286,5 +301,37 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
         this.pump();
       }, this.options.retryDelayMs).unref();
     }
+  }
+
+  private unstageOnceSynced(key: string, place: ObjectStore): void {
+    this.moved.set(key, place);
+    if (this.moved.size >= MOVED_SYNC_BATCH) void this.syncMoved();
+    else this.syncTimer ??= setTimeout(() => void this.syncMoved(), MOVED_SYNC_DELAY_MS).unref();
+  }
+
+  /** Syncs the moved objects in one persist, then deletes their staged copies; a failure is tried again later. */
+  private syncMoved(): Promise<void> {
+    clearTimeout(this.syncTimer);
+    this.syncTimer = undefined;
+    this.syncingMoved ??= (async () => {
+      while (this.moved.size > 0) {
+        const batch = [...this.moved];
+        try {
+          await this.remote.persist(batch.map(([key]) => key));
+          // A key deleted meanwhile (GC) had its staged copy deleted with it.
+          const synced = batch.filter(([key, place]) => this.moved.get(key) === place);
+          for (const place of new Set(synced.map(([, place]) => place))) {
+            const keys = synced.filter(([, where]) => where === place).map(([key]) => key);
+            await place.delete(keys);
+            for (const key of keys) this.moved.delete(key);
+          }
+        } catch (err) {
+          this.options.log('error', 'syncing moved objects failed; their staged copies stay and the sync is tried again', { objects: batch.length, cause: err instanceof Error ? err.message : String(err) });
+          if (!this.closing) this.syncTimer = setTimeout(() => void this.syncMoved(), this.options.retryDelayMs).unref();
+          return;
+        }
+      }
+    })().finally(() => (this.syncingMoved = null));
+    return this.syncingMoved;
   }
 }

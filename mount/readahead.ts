@@ -1,6 +1,9 @@
 // The kernel's readahead window for a FUSE mount. It starts at 128 KiB, so a sequential reader has
 // one 128 KiB request in flight at a time and waits a round trip for each. A wider window keeps
-// several requests in flight, which the multi-threaded libfuse loop hands to us together.
+// more in flight, which the multi-threaded libfuse loop hands to us together. With 1 MiB requests
+// (request-size.ts), a cold 1 GiB read (.probe/wide.sh) ran 1.4-1.7 GB/s with 512 KiB or 1 MiB
+// windows and 0.9-1.1 GB/s with 2 or 4 MiB ones, whose requests arrive too far out of order for
+// the block cache to drop what a sequential reader has passed (file-body.ts).
 
 import { readFile, writeFile } from 'node:fs/promises';
 import { unescapeMountField } from './proc-mounts.js';

@@ -18,12 +18,18 @@ const DELETE_CONCURRENCY = 64;
 /** Objects up to this size are written by a worker thread (see fs-worker.ts). */
 const SMALL_OBJECT_BYTES = 256 * 1024;
 /**
- * Objects are read and written this much per call. Several uploads or fetches run at once, and
- * larger calls cost the kernel more CPU per byte: a 1 GiB fsync'd write measured 1.8-2.0 s of the
- * mount's CPU with 128 KiB calls, 2.1-2.6 s with writeFile's 512 KiB and 3.4-4.3 s with whole 4 MiB
- * objects; a cold 1 GiB read was faster with 128 KiB calls than with whole objects in 8 of 8 rounds.
+ * Objects are written this much per call. Several uploads run at once, and larger calls cost the
+ * kernel more CPU per byte: a 1 GiB fsync'd write measured 1.8-2.0 s of the mount's CPU with
+ * 128 KiB calls, 2.1-2.6 s with writeFile's 512 KiB and 3.4-4.3 s with whole 4 MiB objects.
  */
-const IO_CALL_BYTES = 128 * 1024;
+const WRITE_CALL_BYTES = 128 * 1024;
+/**
+ * Objects are read this much per call. Each call is a trip through the thread pool that costs the
+ * main thread about 9 us: a cold 1 GiB read (.probe/mainread.sh, 1 MiB FUSE requests) ran
+ * 1.5-1.6 GB/s with 290-320 ms of main-thread CPU in 1 MiB calls, 1.4-1.5 GB/s with 350-380 ms in
+ * 128 KiB calls, and 1.3-1.4 GB/s in whole 4 MiB calls, which wait for the disk longer per block.
+ */
+const READ_CALL_BYTES = 1024 * 1024;
 /**
  * From this many objects on, persist() syncs the whole file system (`sync --file-system`) in one
  * call: each object and its folder would cost a sync apiece, and small objects have a folder each.
@@ -80,7 +86,7 @@ export class FileObjectStore implements ObjectStore {
       const file = await open(tempPath, 'wx');
       try {
         for (let written = 0; written < body.byteLength; ) {
-          written += (await file.write(body, written, Math.min(IO_CALL_BYTES, body.byteLength - written), written)).bytesWritten;
+          written += (await file.write(body, written, Math.min(WRITE_CALL_BYTES, body.byteLength - written), written)).bytesWritten;
         }
       } finally {
         await file.close();
@@ -140,7 +146,7 @@ export class FileObjectStore implements ObjectStore {
       const buffer = into && into.length >= wantBytes ? into : Buffer.allocUnsafe(wantBytes);
       let filled = 0;
       while (filled < wantBytes) {
-        const { bytesRead } = await file.read(buffer, filled, Math.min(IO_CALL_BYTES, wantBytes - filled), offset + filled);
+        const { bytesRead } = await file.read(buffer, filled, Math.min(READ_CALL_BYTES, wantBytes - filled), offset + filled);
         if (bytesRead === 0) break;
         filled += bytesRead;
       }

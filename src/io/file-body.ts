@@ -566,8 +566,10 @@ export class FileBody {
       queueObjects(txn, [...garbage, ...garbageFromSession], now);
       for (const key of [...uploadedKeys, ...garbageFromSession]) txn.del(keys.staged(key));
       for (const segment of stagedHere) {
+        const { objectKey } = segment.entry;
+        const bytes = segment.bytes!;
         txn.mutations.push(...segment.stagedWith!);
-        txn.afterCommit(() => this.ctx.batchStaging!.committed(segment.entry.objectKey));
+        txn.afterCommit(() => this.ctx.batchStaging!.committed(objectKey, bytes));
       }
       await this.ctx.namespace.commit(txn, options.sync ?? false);
       this.descriptor = descriptor;

@@ -53,6 +53,6 @@ export interface ObjectStore {
 export interface BatchStaging {
   /** The mutations that stage `body` as object `key` in the caller's commit; undefined: put it instead. */
   mutationsFor(key: string, body: Uint8Array): Mutation[] | undefined;
-  /** The commit that held those mutations is in: the object exists from now on. */
-  committed(key: string): void;
+  /** The commit that held those mutations of `body` is in: the object exists from now on. */
+  committed(key: string, body: Uint8Array): void;
 }

@@ -21,6 +21,13 @@ const MOVED_SYNC_BATCH = 4_096;
 /** Objects up to this size are staged in the metadata store; a commit there is cheaper than a file. */
 export const METADATA_STAGED_BYTES = 64 * 1024;
 
+/**
+ * Up to this many bytes of small staged objects are also kept in memory until they are moved, so
+ * the mover need not read them back from the metadata store: a read there is a trip through the
+ * thread pool and the main thread's event loop for each file of a burst of small files.
+ */
+const HELD_STAGED_BYTES = 16 * 1024 * 1024;
+
 export interface Staging {
   folder: FileObjectStore;
   metadata: MetadataObjectStore;
@@ -60,6 +67,9 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
   /** keys deleted while their upload ran: the upload deletes its copy again once it lands */
   private readonly deletedWhileUploading = new Set<string>();
   private readonly failing = new Set<string>();
+  /** copies of small staged objects, for their upload; bounded by HELD_STAGED_BYTES */
+  private readonly held = new Map<string, Buffer>();
+  private heldBytes = 0;
   /**
    * Keys copied to the object store whose staged copy stays until a sync makes the copy durable:
    * the staged one may already be (a synced commit, an fsync'd file). Synced in batches.
@@ -107,7 +117,7 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
     if (!this.options.stageWrites) return this.remote.put(key, body, ready);
     const place = body.byteLength <= METADATA_STAGED_BYTES ? this.staging.metadata : this.staging.folder;
     await place.put(key, body, ready);
-    this.staged(key, place);
+    this.staged(key, place, place === this.staging.metadata ? body : undefined);
   }
 
   /** Small objects join the publish commit that first uses them (see file-body.ts). */
@@ -116,11 +126,16 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
     return this.staging.metadata.mutationsFor(key, body);
   }
 
-  committed(key: string): void {
-    this.staged(key, this.staging.metadata);
+  committed(key: string, body: Uint8Array): void {
+    this.staged(key, this.staging.metadata, body);
   }
 
-  private staged(key: string, place: ObjectStore): void {
+  /** `body` (the caller's, which it may reuse) is held for the upload if it fits. */
+  private staged(key: string, place: ObjectStore, body?: Uint8Array): void {
+    if (body && !this.held.has(key) && this.heldBytes + body.byteLength <= HELD_STAGED_BYTES) {
+      this.held.set(key, Buffer.from(body));
+      this.heldBytes += body.byteLength;
+    }
     this.stagedIn.set(key, place);
     this.waiting.set(key, Date.now() + this.options.uploadDelayMs);
     this.pump();
@@ -185,6 +200,7 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
   async delete(keys: string[]): Promise<void> {
     const inMetadata = keys.filter((key) => (this.stagedIn.get(key) ?? this.moved.get(key)) === this.staging.metadata);
     for (const key of keys) {
+      this.takeHeld(key);
       this.moved.delete(key);
       this.waiting.delete(key);
       if (this.uploading.has(key)) this.deletedWhileUploading.add(key);
@@ -278,7 +294,7 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
     const place = this.stagedIn.get(key);
     if (!place) return;
     try {
-      const bytes = await place.get(key);
+      const bytes = this.takeHeld(key) ?? (await place.get(key));
       await this.remote.put(key, bytes);
       // The object store holds it now: reads and syncs go there before the staged copy goes.
       this.uploading.delete(key);
@@ -301,6 +317,15 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
         this.pump();
       }, this.options.retryDelayMs).unref();
     }
+  }
+
+  private takeHeld(key: string): Buffer | undefined {
+    const bytes = this.held.get(key);
+    if (bytes) {
+      this.held.delete(key);
+      this.heldBytes -= bytes.byteLength;
+    }
+    return bytes;
   }
 
   private unstageOnceSynced(key: string, place: ObjectStore): void {

@@ -1,7 +1,7 @@
 // Moving staged objects to a local object store: the staged copy (a metadata record, which a synced
 // commit may have made durable) is deleted only once a sync has made the moved copy durable too.
 // Moves are synced in batches; a failed sync keeps the staged copies and is tried again; closing
-// syncs what moved.
+// syncs what moved. The moved bytes are those committed, whatever the caller does with its buffer.
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,8 +69,11 @@ const KEYS = ['blocks/v/5/1/0/0', 'blocks/v/6/1/0/0', 'blocks/v/7/1/0/0'];
 /** Stages each key as a publish commit does, and waits until the object store holds them all. */
 async function stageAndMove({ kv, store, remote }: Ctx): Promise<void> {
   for (const key of KEYS) {
-    await kv.commit(store.mutationsFor(key, Buffer.from(`body of ${key}`))!);
-    store.committed(key);
+    const body = Buffer.from(`body of ${key}`);
+    await kv.commit(store.mutationsFor(key, body)!);
+    store.committed(key, body);
+    // The caller's buffer goes back to its pool: what was committed must move, not what follows.
+    body.fill('x');
   }
   for (let waited = 0; waited < 5000; waited += 20) {
     const found = await Promise.all(KEYS.map((key) => remote.head(key)));

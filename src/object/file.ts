@@ -25,9 +25,10 @@ const SMALL_OBJECT_BYTES = 256 * 1024;
 const WRITE_CALL_BYTES = 128 * 1024;
 /**
  * Objects are read this much per call. Each call is a trip through the thread pool that costs the
- * main thread about 9 us: a cold 1 GiB read (.probe/mainread.sh, 1 MiB FUSE requests) ran
- * 1.5-1.6 GB/s with 290-320 ms of main-thread CPU in 1 MiB calls, 1.4-1.5 GB/s with 350-380 ms in
- * 128 KiB calls, and 1.3-1.4 GB/s in whole 4 MiB calls, which wait for the disk longer per block.
+ * main thread about 9 us: a cold 1 GiB read (.probe/mainread.sh, 1 MiB FUSE requests, 6 rounds
+ * each) ran 1.4-1.7 GB/s with 270-360 ms of main-thread CPU in 1 MiB calls, 1.4-1.6 GB/s with
+ * 330-400 ms in 128 KiB calls, and 1.3-1.5 GB/s in whole 4 MiB calls, which wait for the disk
+ * longer per block.
  */
 const READ_CALL_BYTES = 1024 * 1024;
 /**

@@ -99,12 +99,6 @@ function initialCapacity(needed: number, blockBytes: number): number {
   return Math.min(blockBytes, Math.max(64 * 1024, 2 ** Math.ceil(Math.log2(needed))));
 }
 
-function grow(buffer: Buffer, needed: number, blockBytes: number): Buffer {
-  const larger = Buffer.allocUnsafe(Math.min(blockBytes, Math.max(needed, buffer.length * 2)));
-  buffer.copy(larger);
-  return larger;
-}
-
 /** Releases a dropped segment's lease once its upload settles: an upload still in flight would land after GC deleted the key. */
 function releaseWhenSettled(segment: Segment): void {
   const release = segment.releaseLease;
@@ -198,6 +192,13 @@ export class FileBody {
     return capacity === this.ctx.blockBytes ? this.ctx.blockPool.take() : Buffer.allocUnsafe(capacity);
   }
 
+  /** A full-size one comes from the pool, so that it can be written to disk directly (object/aligned-buffer.ts). */
+  private grownBlockBuffer(buffer: Buffer, neededBytes: number): Buffer {
+    const larger = this.newBlockBuffer(Math.max(neededBytes, buffer.length * 2));
+    buffer.copy(larger);
+    return larger;
+  }
+
   /** Whether a writer should wait for uploads before sending more (back-pressure). */
   get mustDrain(): boolean {
     return this.ctx.uploads.overLimit;
@@ -224,7 +225,7 @@ export class FileBody {
         };
         this.dirty.set(blockNumber, block);
       }
-      if (block.buffer.length < inBlock + count) block.buffer = grow(block.buffer, inBlock + count, blockBytes);
+      if (block.buffer.length < inBlock + count) block.buffer = this.grownBlockBuffer(block.buffer, inBlock + count);
       block.buffer.set(data.subarray(written, written + count), inBlock);
       block.dirty = addInterval(block.dirty, inBlock, inBlock + count);
       written += count;

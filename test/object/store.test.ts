@@ -14,6 +14,7 @@ import * as assert from 'uvu/assert';
 import { IOError } from '../../src/errors.js';
 import { RocksRawKV } from '../../src/meta/rocks.js';
 import { VersionedKV } from '../../src/meta/versioned.js';
+import { allocAligned } from '../../src/object/aligned-buffer.js';
 import { FileObjectStore } from '../../src/object/file.js';
 import { MetadataObjectStore } from '../../src/object/metadata-store.js';
 import { openObjectStore } from '../../src/object/open.js';
@@ -331,6 +332,47 @@ fileOnly('larger objects deleted at once or closed right after their puts: the f
   assert.equal((await listAll(ctx.store, 'big/')).map((o) => o.key), ['big/1', 'big/3', 'big/5', 'big/7']);
   for (const i of [1, 3, 5, 7]) assert.ok((await ctx.store.get(`big/${i}`)).equals(bodies[i]!), `big/${i} reads back whole`);
   assert.equal((await readdir(join(ctx.root, 'big'))).sort(), ['1', '3', '5', '7'], 'no temp files left');
+});
+
+// fincore shows what of a file the page cache holds: a direct write leaves nothing there.
+fileOnly('a whole block in a page-aligned buffer is written past the page cache; any other body goes through it', async ({ root, store }) => {
+  const run = promisify(execFile);
+  const cachedBytes = async (key: string) => Number((await run('fincore', ['--bytes', '--noheadings', '--output', 'RES', join(root, key)])).stdout.trim());
+  const aligned = allocAligned(1024 * 1024);
+  randomBytes(aligned.length).copy(aligned);
+  const unaligned = randomBytes(1024 * 1024);
+  await store.put('direct/0', aligned);
+  await store.put('cached/0', unaligned);
+  await store.put('short/0', aligned.subarray(0, aligned.length - 512));
+  assert.is(await cachedBytes('direct/0'), 0, 'the aligned block is not in the page cache');
+  assert.is(await cachedBytes('cached/0'), unaligned.length, 'an unaligned buffer is');
+  assert.is(await cachedBytes('short/0'), aligned.length, 'so is a length that is not a whole number of pages (its last page in part)');
+  assert.ok((await store.get('direct/0')).equals(aligned));
+  assert.ok((await store.get('short/0')).equals(aligned.subarray(0, aligned.length - 512)));
+  assert.equal(await readdir(join(root, 'direct')), ['0'], 'no temp file left');
+});
+
+fileOnly('on a file system that refuses O_DIRECT (ramfs) aligned blocks are stored through the page cache', async ({ root }) => {
+  const run = promisify(execFile);
+  const ram = join(root, 'ram');
+  await mkdir(ram);
+  try {
+    await run('mount', ['-t', 'ramfs', 'ramfs', ram]);
+  } catch {
+    console.log('  (skipped the O_DIRECT fallback check: mounting a ramfs needs root)');
+    return;
+  }
+  const onRam = new FileObjectStore(ram);
+  try {
+    const blocks = [allocAligned(1024 * 1024), allocAligned(1024 * 1024)];
+    for (const block of blocks) randomBytes(block.length).copy(block);
+    for (const [i, block] of blocks.entries()) await onRam.put(`b/${i}`, block);
+    for (const [i, block] of blocks.entries()) assert.ok((await onRam.get(`b/${i}`)).equals(block), `b/${i} reads back whole`);
+    assert.equal((await readdir(join(ram, 'b'))).sort(), ['0', '1'], 'no temp files left');
+  } finally {
+    await onRam.close();
+    await run('umount', [ram]);
+  }
 });
 
 fileOnly('a folder where an object should be reads as a missing object', async ({ root, store }) => {

@@ -3,7 +3,7 @@
 
 const WASM_PAGE_BYTES = 64 * 1024;
 /** What O_DIRECT asks of a buffer's address, a file offset and a length: a page covers any device's logical block. */
-export const DIRECT_IO_ALIGN_BYTES = 4096;
+const DIRECT_IO_ALIGN_BYTES = 4096;
 
 const alignedMemory = new WeakSet<ArrayBufferLike>();
 

@@ -69,9 +69,10 @@ export class FileObjectStore implements ObjectStore {
   private readonly flushes: FsWorker | null;
 
   /**
-   * `flushBehind`: once a larger object is in place, a worker flushes it to disk in the background,
-   * one at a time. A writer's fsync then waits for the last few objects only, not for all it wrote:
-   * the kernel would otherwise hold them in the page cache until the fsync.
+   * `flushBehind`: once a larger object written through the page cache is in place, a worker
+   * flushes it to disk in the background, one at a time. A writer's fsync then waits for the last
+   * few objects only, not for all it wrote: the kernel would otherwise hold them in the page cache
+   * until the fsync.
    */
   constructor(private readonly root: string, options: { flushBehind: boolean } = { flushBehind: true }) {
     this.description = `file:${root}`;
@@ -111,8 +112,8 @@ export class FileObjectStore implements ObjectStore {
 
   /**
    * Writes `body` to the new file `tempPath` past the page cache; false (and no file) when this file
-   * system refuses O_DIRECT, which then stays off. The data is on the device when the call returns:
-   * no second copy in the page cache, and no writeback left for a later fsync to wait for.
+   * system refuses O_DIRECT, which then stays off. The data has gone to the device when the call
+   * returns: no second copy in the page cache, and only the device's own cache left for persist().
    */
   private async writeDirect(tempPath: string, body: Uint8Array): Promise<boolean> {
     try {

@@ -200,7 +200,10 @@ export class FileBody {
     return capacity === this.ctx.blockBytes ? this.ctx.blockPool.take() : Buffer.allocUnsafe(capacity);
   }
 
-  /** A full-size one comes from the pool, so that it can be written to disk directly (object/aligned-buffer.ts). */
+  /**
+   * A copy of `buffer` with room for `neededBytes`. At full size it comes from the pool, so that it
+   * can be written to disk directly (object/aligned-buffer.ts).
+   */
   private grownBlockBuffer(buffer: Buffer, neededBytes: number): Buffer {
     const larger = this.newBlockBuffer(Math.max(neededBytes, buffer.length * 2));
     buffer.copy(larger);

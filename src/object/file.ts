@@ -96,14 +96,11 @@ export class FileObjectStore implements ObjectStore {
         await mkdir(dir, { recursive: true });
         this.knownDirs.add(dir);
       }
-      if (this.directWrites && isDirectWritable(body) && (await this.writeDirect(tempPath, body))) {
-        await rename(tempPath, path);
-        return;
-      }
-      await writeWhole(await open(tempPath, 'wx'), body, WRITE_CALL_BYTES);
+      const direct = this.directWrites && isDirectWritable(body) && (await this.writeDirect(tempPath, body));
+      if (!direct) await writeWhole(await open(tempPath, 'wx'), body, WRITE_CALL_BYTES);
       await rename(tempPath, path);
       // Only an early start: persist() still syncs, and reports what fails; a deleted object has nothing to flush.
-      this.flushes?.flush(path).catch(() => undefined);
+      if (!direct) this.flushes?.flush(path).catch(() => undefined);
     } catch (err) {
       await rm(tempPath, { force: true }).catch(() => undefined);
       throw this.fail(err, 'writing', key);

@@ -1,7 +1,18 @@
 // A strict command-line parser: known flags only, typed values, and a UsageError (exit status 2)
-// that says what was wrong.
+// that says what was wrong. --help (or -h) anywhere before `--` asks for the usage instead.
 
 export class UsageError extends Error {}
+
+/** Thrown for --help: the command prints `usage` on stdout and exits 0. */
+export class HelpRequested extends Error {
+  constructor(readonly usage: string) {
+    super('help requested');
+  }
+}
+
+export function isHelpFlag(arg: string | undefined): boolean {
+  return arg === '--help' || arg === '-h';
+}
 
 export type FlagKind = 'string' | 'boolean' | 'bytes' | 'duration' | 'integer';
 
@@ -48,6 +59,7 @@ export function parseArgs(argv: string[], spec: CommandSpec): Parsed {
       positionals.push(...argv.slice(i + 1));
       break;
     }
+    if (isHelpFlag(arg)) throw new HelpRequested(spec.usage);
     if (arg.startsWith('-') && !arg.startsWith('--') && arg !== '-') {
       throw new UsageError(`unknown option ${arg} (options are spelled --name; put -- before a path that starts with -)\nusage: ${spec.usage}`);
     }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The strata command: dispatches to one module per command. Usage errors exit 2, failures exit 1.
+// The strata command: dispatches to one module per command. Usage errors exit 2, failures exit 1,
+// and `strata <command> --help` prints that command's usage.
 
 import { StrataError } from '../errors.js';
-import { UsageError } from './args.js';
+import { HelpRequested, isHelpFlag, UsageError } from './args.js';
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -40,7 +41,7 @@ Common options: --volume <name> (default "default"), --home <dir> (default $STRA
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === undefined || isHelpFlag(name) || name === 'help') {
     process.stdout.write(HELP);
     return name === undefined ? 2 : 0;
   }
@@ -54,7 +55,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    if (err instanceof UsageError) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`usage: ${err.usage}\n`);
+      process.exitCode = 0;
+    } else if (err instanceof UsageError) {
       process.stderr.write(`strata: ${err.message}\n`);
       process.exitCode = 2;
     } else {

@@ -1,6 +1,6 @@
 // strata snapshot pin|list|retire <name>
 
-import { UsageError, parseArgs } from './args.js';
+import { HelpRequested, isHelpFlag, UsageError, parseArgs } from './args.js';
 import { onVolume, printJson, VOLUME_FLAGS, VOLUME_USAGE } from './common.js';
 import { validatePinName, type Pin } from '../snapshot/pins.js';
 
@@ -8,6 +8,7 @@ const USAGE = `strata snapshot pin <name> | list | retire <name> ${VOLUME_USAGE}
 
 export async function snapshot(argv: string[]): Promise<number> {
   const [action, ...rest] = argv;
+  if (isHelpFlag(action)) throw new HelpRequested(USAGE);
   if (action === 'list') {
     const { flags } = parseArgs(rest, { usage: USAGE, positionals: [], flags: { ...VOLUME_FLAGS, json: 'boolean' } });
     const pins = (await onVolume(flags, 'snapshot.list')) as Pin[];

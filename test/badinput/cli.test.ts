@@ -121,6 +121,31 @@ test('every malformed command line exits 2 with a message that says what was wro
   process.stdout.write(`\n${USAGE_ERRORS.length} malformed command lines refused with exit status 2\n`);
 });
 
+test('--help or -h after any command prints its usage on stdout and exits 0, changing nothing', async () => {
+  const asks: Array<[string[], RegExp]> = [
+    [['mount', '--help'], /^usage: strata mount <dir> \[--foreground\]/],
+    [['mount', NOT_A_DIR, '--read-only', '-h'], /^usage: strata mount <dir>/],
+    [['umount', '--help'], /^usage: strata umount <dir>/],
+    [['ls', '-h'], /^usage: strata ls \[<path>\]/],
+    [['snapshot', '--help'], /^usage: strata snapshot pin <name> \| list \| retire <name>/],
+    [['snapshot', 'retire', '--help'], /^usage: strata snapshot pin <name>/],
+    [['gc', '--grace', '0', '--help'], /^usage: strata gc/],
+    [['fsck', '--help'], /^usage: strata fsck \[--repair\]/],
+    [['doctor', '--help'], /^usage: strata doctor/],
+  ];
+  for (const [args, usage] of asks) {
+    const ran = await strata(args, home);
+    assert.is(ran.code, 0, `strata ${args.join(' ')}: ${ran.stderr}`);
+    assert.match(ran.stdout, usage, `strata ${args.join(' ')}`);
+    assert.is(ran.stderr, '');
+  }
+  // after --, --help is a path like any other
+  const afterDashes = await strata(['ls', '--', '--help'], home);
+  assert.is(afterDashes.code, 2);
+  assert.match(afterDashes.stderr, /there is no Strata volume/);
+  assert.equal(await readdir(home), [], 'asking for help wrote into the home folder');
+});
+
 test('a --home whose volume folder is something else is refused and left untouched', async () => {
   const foreign = join(home, 'foreign');
   await mkdir(join(foreign, 'default'), { recursive: true });

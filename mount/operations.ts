@@ -142,7 +142,7 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         const usage = await ns.usage();
         const blockBytes = 4096;
         const totalBlocks = 0xffff_ffff;
-        const usedBlocks = Math.min(totalBlocks, Math.ceil(usage.bytes / blockBytes));
+        const usedBlocks = Math.min(totalBlocks, Math.ceil(usage.fileBytes / blockBytes));
         const totalFiles = 0xffff_ffff;
         return [{
           bsize: blockBytes, frsize: blockBytes, blocks: totalBlocks, bfree: totalBlocks - usedBlocks, bavail: totalBlocks - usedBlocks,

@@ -153,6 +153,7 @@ export class Volume {
       await this.kv.commit([{ type: 'put', key: keys.volume(), value: encode(record) }], { sync: true });
       await this.namespace.initRoot(owner);
     }
+    await this.namespace.loadUsage();
     await this.refreshPins();
   }
 

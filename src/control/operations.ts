@@ -10,8 +10,6 @@ import { runGc } from '../gc/run.js';
 import { getFile, putFile } from '../io/transfer.js';
 import { volumeObjectPrefix } from '../layout/object-keys.js';
 import { loadBody, loadManifests } from '../meta/body-records.js';
-import { keys } from '../meta/keys.js';
-import { decode, S_IFDIR, S_IFMT, S_IFREG, type Inode } from '../meta/records.js';
 import { countRecords, metricsText, onObjectsDeleted } from '../metrics.js';
 import { findPin, listPins, pinSnapshot, retireSnapshot } from '../snapshot/pins.js';
 import { WritebackObjectStore } from '../object/writeback.js';
@@ -95,19 +93,7 @@ export async function diskUsageBytes(path: string): Promise<number> {
 
 async function status(ctx: OperationContext): Promise<StatusReport> {
   const { volume } = ctx;
-  const [start, end] = keys.spaceRange('I');
-  let inodes = 0;
-  let files = 0;
-  let directories = 0;
-  let fileBytes = 0;
-  for (const entry of await volume.kv.scan(start, end)) {
-    const inode = decode<Inode>(entry.value);
-    inodes += 1;
-    if ((inode.mode & S_IFMT) === S_IFREG) {
-      files += 1;
-      fileBytes += inode.sizeBytes;
-    } else if ((inode.mode & S_IFMT) === S_IFDIR) directories += 1;
-  }
+  const { inodes, files, directories, fileBytes } = await volume.namespace.usage();
   let objects = 0;
   let objectBytes = 0;
   for await (const info of volume.store.list(volumeObjectPrefix(volume.name))) {

@@ -574,7 +574,7 @@ export class FileBody {
         blockBytes: this.ctx.blockBytes,
       };
       txn.put(keys.body(this.ino), descriptor);
-      txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times });
+      txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times }, inode);
       queueObjects(txn, [...garbage, ...garbageFromSession], now);
       for (const key of [...uploadedKeys, ...garbageFromSession]) txn.del(keys.staged(key));
       for (const segment of stagedHere) {

@@ -5,7 +5,7 @@
 //
 // Logical key spaces (examples as tag + fields):
 //   V                          volume record               "V"
-//   C <name> 0                 counter or volume-wide flag "C" "version" 00, "C" "capabilities" 00, "C" "selinux-labels" 00
+//   C <name> 0                 counter or volume-wide flag "C" "version" 00, "C" "usage" 00, "C" "capabilities" 00, "C" "selinux-labels" 00
 //   I <ino:u64>                inode            versioned  "I" 00..01
 //   D <parent:u64> <name> 0    dentry           versioned  "D" 00..01 "notes.txt" 00
 //   B <ino:u64>                body descriptor  versioned  "B" 00..2a
@@ -64,7 +64,7 @@ function readCString(buf: Buffer, offset: number): string {
 
 export const keys = {
   volume: (): Buffer => tag('V'),
-  counter: (name: 'version' | 'inode' | 'generation' | 'capabilities' | 'selinux-labels'): Buffer => Buffer.concat([tag('C'), cstring(name)]),
+  counter: (name: 'version' | 'inode' | 'generation' | 'usage' | 'capabilities' | 'selinux-labels'): Buffer => Buffer.concat([tag('C'), cstring(name)]),
   inode: (ino: number): Buffer => Buffer.concat([tag('I'), u64(ino)]),
   dentry: (parent: number, name: string): Buffer => Buffer.concat([tag('D'), u64(parent), cstring(name)]),
   /** All dentries of a directory: [start, end). `after` resumes a paged listing past that name. */

@@ -16,6 +16,7 @@ import {
   S_IXGRP, type Dentry, type FileType, type Inode,
 } from './records.js';
 import { dentryCacheKey, parentOfDentryCacheKey, Txn } from './txn.js';
+import { addUsage, countUsage, isNoChange, storedUsage, type UsageCounts } from './usage.js';
 
 export const NAME_MAX_BYTES = 255;
 export const XATTR_CREATE = 1;
@@ -115,6 +116,8 @@ export class Namespace {
   private watchedXattrSet: ((name: WatchedXattr) => void) | undefined;
   /** Inodes whose creation rode on a commit that failed, and why: their handles report it. */
   private readonly failedCreates = new LRUCache<number, Error>({ max: 10_000 });
+  /** the usage counters as of the last commit; undefined until read, and after a failed commit */
+  private usageCounts: UsageCounts | undefined;
 
   constructor(
     readonly kv: MetaKV,
@@ -128,7 +131,7 @@ export class Namespace {
     if (await this.kv.get(keys.inode(ROOT_INO))) return;
     const now = this.clock();
     const txn = new Txn();
-    txn.putInode({ ino: ROOT_INO, mode: S_IFDIR | 0o755, uid: owner.uid, gid: owner.gid, nlink: 2, sizeBytes: DIRECTORY_SIZE_BYTES, atimeMs: now, mtimeMs: now, ctimeMs: now, birthtimeMs: now, generation: 0, parent: ROOT_INO });
+    txn.putInode({ ino: ROOT_INO, mode: S_IFDIR | 0o755, uid: owner.uid, gid: owner.gid, nlink: 2, sizeBytes: DIRECTORY_SIZE_BYTES, atimeMs: now, mtimeMs: now, ctimeMs: now, birthtimeMs: now, generation: 0, parent: ROOT_INO }, null);
     txn.put(keys.counter('inode'), { next: ROOT_INO + 1 });
     await this.commit(txn);
   }
@@ -140,9 +143,43 @@ export class Namespace {
   }
 
   async commit(txn: Txn, sync = false): Promise<number> {
+    const counters = await this.countersAfter(txn);
     const version = await this.kv.commit(txn.mutations, { sync });
+    if (counters) this.usageCounts = counters;
     this.applyToCaches(txn);
     return version;
+  }
+
+  /** Puts the usage counters `txn` makes into it, when it changes them, and returns them. */
+  private async countersAfter(txn: Txn): Promise<UsageCounts | undefined> {
+    const change = txn.usageChange();
+    if (isNoChange(change)) return undefined;
+    const counters = addUsage(await this.usage(), change);
+    txn.put(keys.counter('usage'), counters);
+    return counters;
+  }
+
+  /** Inodes, files, directories and bytes in files now (statfs, `strata status`); no scan. */
+  async usage(): Promise<UsageCounts> {
+    if (this.usageCounts) return this.usageCounts;
+    const loaded = (await storedUsage(this.kv)) ?? (await countUsage(this.kv));
+    // A commit made while this read has set newer counters.
+    return (this.usageCounts ??= loaded);
+  }
+
+  /**
+   * Reads the usage counters at open. A volume made before they existed gets them counted, once:
+   * every inode read, a page at a time, and the result stored.
+   */
+  async loadUsage(): Promise<void> {
+    const stored = await storedUsage(this.kv);
+    if (stored) {
+      this.usageCounts = stored;
+      return;
+    }
+    const counted = await countUsage(this.kv);
+    if (!this.readOnly) await this.kv.commit([{ type: 'put', key: keys.counter('usage'), value: encode(counted) }]);
+    this.usageCounts = counted;
   }
 
   /**
@@ -150,7 +187,9 @@ export class Namespace {
    * file is written and flushed next: the publish commit carries it, one commit for both. If the
    * carrying commit fails, every cache is dropped (they showed the txn) and `ino` keeps the failure.
    */
-  private commitSoon(txn: Txn, ino: number): void {
+  private async commitSoon(txn: Txn, ino: number): Promise<void> {
+    const counters = await this.countersAfter(txn);
+    if (counters) this.usageCounts = counters;
     this.applyToCaches(txn);
     this.kv.commitSoon(txn.mutations, (err) => {
       this.failedCreates.set(ino, err);
@@ -167,6 +206,7 @@ export class Namespace {
 
   private dropCaches(): void {
     this.commitsApplied += 1;
+    this.usageCounts = undefined;
     this.inodeCache.clear();
     this.dentryCache.clear();
     this.completeDirs.clear();
@@ -351,12 +391,12 @@ export class Namespace {
         sizeBytes: isDir ? DIRECTORY_SIZE_BYTES : 0, atimeMs: now, mtimeMs: now, ctimeMs: now, birthtimeMs: now,
         generation: 0, ...(isDir ? { parent: parentIno } : {}), ...extra,
       };
-      txn.putInode(inode);
+      txn.putInode(inode, null);
       txn.putDentry(parentIno, name, { ino, type: fileTypeOf(mode) });
-      txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now });
+      txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now }, parent);
       txn.afterCommit(() => this.xattrCache.set(ino, new Map()));
       if (isDir) txn.afterCommit(() => this.completeDirs.set(ino, true));
-      if (soon) this.commitSoon(txn, ino);
+      if (soon) await this.commitSoon(txn, ino);
       else await this.commit(txn);
       return inode;
     });
@@ -398,9 +438,9 @@ export class Namespace {
       const now = this.clock();
       const txn = new Txn();
       const linked = { ...inode, nlink: inode.nlink + 1, ctimeMs: now };
-      txn.putInode(linked);
+      txn.putInode(linked, inode);
       txn.putDentry(newParent, newName, { ino, type: fileTypeOf(inode.mode) });
-      txn.putInode({ ...parent, mtimeMs: now, ctimeMs: now });
+      txn.putInode({ ...parent, mtimeMs: now, ctimeMs: now }, parent);
       await this.commit(txn);
       return linked;
     });
@@ -413,22 +453,23 @@ export class Namespace {
     const isDir = (inode.mode & S_IFMT) === S_IFDIR;
     const nlink = isDir ? 0 : inode.nlink - 1;
     if (nlink > 0) {
-      txn.putInode({ ...inode, nlink, ctimeMs: now });
+      txn.putInode({ ...inode, nlink, ctimeMs: now }, inode);
       return;
     }
     if (this.openFiles.isOpen(inode.ino)) {
-      txn.putInode({ ...inode, nlink: 0, ctimeMs: now });
+      txn.putInode({ ...inode, nlink: 0, ctimeMs: now }, inode);
       txn.put(keys.orphan(inode.ino), { sinceMs: now });
       return;
     }
-    await this.retireInode(txn, inode.ino, now);
+    await this.retireInode(txn, inode, now);
   }
 
-  private async retireInode(txn: Txn, ino: number, now: number): Promise<void> {
+  private async retireInode(txn: Txn, inode: Inode, now: number): Promise<void> {
+    const { ino } = inode;
     await retireBody(this.kv, txn, ino, now);
     const [start, end] = keys.xattrRange(ino);
     for (const entry of await this.kv.scan(start, end)) txn.del(entry.key);
-    txn.delInode(ino);
+    txn.delInode(inode);
     txn.afterCommit(() => this.xattrCache.delete(ino));
   }
 
@@ -438,7 +479,7 @@ export class Namespace {
       const inode = await this.getattr(ino).catch(() => undefined);
       const txn = new Txn();
       txn.del(keys.orphan(ino));
-      if (inode && inode.nlink === 0) await this.retireInode(txn, ino, this.clock());
+      if (inode && inode.nlink === 0) await this.retireInode(txn, inode, this.clock());
       await this.commit(txn);
     });
   }
@@ -464,7 +505,7 @@ export class Namespace {
       const now = this.clock();
       const txn = new Txn();
       txn.delDentry(parentIno, name);
-      txn.putInode({ ...parent, mtimeMs: now, ctimeMs: now });
+      txn.putInode({ ...parent, mtimeMs: now, ctimeMs: now }, parent);
       await this.dropLink(txn, inode, now);
       await this.commit(txn);
     });
@@ -487,7 +528,7 @@ export class Namespace {
       const now = this.clock();
       const txn = new Txn();
       txn.delDentry(parentIno, name);
-      txn.putInode({ ...parent, nlink: parent.nlink - 1, mtimeMs: now, ctimeMs: now });
+      txn.putInode({ ...parent, nlink: parent.nlink - 1, mtimeMs: now, ctimeMs: now }, parent);
       await this.dropLink(txn, inode, now);
       await this.commit(txn);
     });
@@ -539,13 +580,13 @@ export class Namespace {
         if ((targetInode.mode & S_IFMT) === S_IFDIR) dstParentNlink -= 1;
         await this.dropLink(txn, targetInode, now);
       }
-      txn.putInode({ ...srcInode, ctimeMs: now, ...(srcIsDir ? { parent: dstParentIno } : {}) });
+      txn.putInode({ ...srcInode, ctimeMs: now, ...(srcIsDir ? { parent: dstParentIno } : {}) }, srcInode);
       const srcParent = await this.getattr(srcParentIno);
       if (sameParent) {
-        txn.putInode({ ...srcParent, nlink: srcParent.nlink + srcParentNlink + dstParentNlink, mtimeMs: now, ctimeMs: now });
+        txn.putInode({ ...srcParent, nlink: srcParent.nlink + srcParentNlink + dstParentNlink, mtimeMs: now, ctimeMs: now }, srcParent);
       } else {
-        txn.putInode({ ...srcParent, nlink: srcParent.nlink + srcParentNlink, mtimeMs: now, ctimeMs: now });
-        txn.putInode({ ...dstParent, nlink: dstParent.nlink + dstParentNlink, mtimeMs: now, ctimeMs: now });
+        txn.putInode({ ...srcParent, nlink: srcParent.nlink + srcParentNlink, mtimeMs: now, ctimeMs: now }, srcParent);
+        txn.putInode({ ...dstParent, nlink: dstParent.nlink + dstParentNlink, mtimeMs: now, ctimeMs: now }, dstParent);
       }
       await this.commit(txn);
     });
@@ -562,7 +603,7 @@ export class Namespace {
       const inode = await this.getattr(ino);
       const txn = new Txn();
       const updated = applyAttrChanges(inode, changes, this.clock());
-      txn.putInode(updated);
+      txn.putInode(updated, inode);
       await this.commit(txn);
       return updated;
     });
@@ -637,7 +678,7 @@ export class Namespace {
         txn.put(keys.counter(WATCHED_XATTRS[name]), { present: true });
       }
       txn.put(keys.xattr(ino, name), { value: value.toString('base64') });
-      txn.putInode({ ...inode, ctimeMs: this.clock() });
+      txn.putInode({ ...inode, ctimeMs: this.clock() }, inode);
       const stored = Buffer.from(value);
       txn.afterCommit(() => {
         this.xattrCache.get(ino)?.set(name, stored);
@@ -654,23 +695,10 @@ export class Namespace {
       if (!(await this.xattrsOf(ino)).has(name)) throw NoAttribute(`no extended attribute ${name}`);
       const txn = new Txn();
       txn.del(keys.xattr(ino, name));
-      txn.putInode({ ...inode, ctimeMs: this.clock() });
+      txn.putInode({ ...inode, ctimeMs: this.clock() }, inode);
       txn.afterCommit(() => this.xattrCache.get(ino)?.delete(name));
       await this.commit(txn);
     });
-  }
-
-  /** Counts of inodes and bytes in files, for statfs; a full scan of the inode space. */
-  async usage(): Promise<{ inodes: number; bytes: number }> {
-    const [start, end] = keys.spaceRange('I');
-    let inodes = 0;
-    let bytes = 0;
-    for (const entry of await this.kv.scan(start, end)) {
-      const inode = decode<Inode>(entry.value);
-      inodes += 1;
-      if ((inode.mode & S_IFMT) === S_IFREG) bytes += inode.sizeBytes;
-    }
-    return { inodes, bytes };
   }
 }
 

@@ -4,12 +4,15 @@
 import type { Mutation } from './kv.js';
 import { keys } from './keys.js';
 import { encode, type Dentry, type Inode } from './records.js';
+import { addUsage, NO_USAGE, usageOf, type UsageCounts } from './usage.js';
 
 export class Txn {
   readonly mutations: Mutation[] = [];
   readonly inodes = new Map<number, Inode | null>();
   readonly dentries = new Map<string, { parent: number; name: string; dentry: Dentry | null }>();
   readonly effects: Array<() => void> = [];
+  /** each inode this txn changes, as it was before: null for one it creates */
+  private readonly inodesBefore = new Map<number, Inode | null>();
 
   /** Runs `effect` once the commit has succeeded (in-memory state that mirrors the records). */
   afterCommit(effect: () => void): void {
@@ -24,14 +27,24 @@ export class Txn {
     this.mutations.push({ type: 'del', key });
   }
 
-  putInode(inode: Inode): void {
+  /** `previous`: the inode as the caller read it, null when this creates it (for usageChange). */
+  putInode(inode: Inode, previous: Inode | null): void {
     this.put(keys.inode(inode.ino), inode);
     this.inodes.set(inode.ino, inode);
+    if (!this.inodesBefore.has(inode.ino)) this.inodesBefore.set(inode.ino, previous);
   }
 
-  delInode(ino: number): void {
-    this.del(keys.inode(ino));
-    this.inodes.set(ino, null);
+  delInode(previous: Inode): void {
+    this.del(keys.inode(previous.ino));
+    this.inodes.set(previous.ino, null);
+    if (!this.inodesBefore.has(previous.ino)) this.inodesBefore.set(previous.ino, previous);
+  }
+
+  /** How the volume's usage counters change if this txn commits. */
+  usageChange(): UsageCounts {
+    let change = NO_USAGE;
+    for (const [ino, before] of this.inodesBefore) change = addUsage(addUsage(change, usageOf(this.inodes.get(ino) ?? null)), usageOf(before), -1);
+    return change;
   }
 
   putDentry(parent: number, name: string, dentry: Dentry): void {

@@ -1,6 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { startMount, type TestMount } from '../helpers/mount.js';
+import { STRATA_BIN, startMount, type TestMount } from '../helpers/mount.js';
 
 const test = suite('mount basics');
 let m: TestMount;
@@ -82,6 +82,21 @@ async function syncsDuring(command: string): Promise<number> {
   const traced = await m.sh(`log=$(mktemp); strace -f -qq -e trace=fsync,fdatasync -p ${m.pid()} -o $log & tracer=$!; sleep 1; ${command}; sleep 0.5; kill $tracer; wait $tracer; grep -c 'sync(' $log; rm -f $log`);
   return Number(traced.stdout.trim().split('\n').at(-1));
 }
+
+test('df (statfs) counts the bytes in files and the inodes in use, and agrees with strata status', async () => {
+  const used = async () => {
+    const [blocks, free, files, freeFiles] = (await m.sh(`stat -f -c '%b %f %c %d' ${m.mountpoint}`)).stdout.trim().split(' ').map(Number);
+    return { blocks: blocks! - free!, inodes: files! - freeFiles! };
+  };
+  const before = await used();
+  await m.sh(`mkdir ${m.mountpoint}/df && head -c 3145728 /dev/zero > ${m.mountpoint}/df/three-mib && ln -s three-mib ${m.mountpoint}/df/link`);
+  const after = await used();
+  assert.equal(after, { blocks: before.blocks + 768, inodes: before.inodes + 3 });
+  const status = JSON.parse((await m.sh(`node ${STRATA_BIN} status --json --home ${m.home}`)).stdout) as { inodes: number; fileBytes: number };
+  assert.equal({ blocks: Math.ceil(status.fileBytes / 4096), inodes: status.inodes }, after);
+  await m.sh(`rm -r ${m.mountpoint}/df`);
+  assert.equal(await used(), before);
+});
 
 test('fsync through a new handle makes durable what an earlier handle wrote and closed, as on ext4', async () => {
   await m.sh(`head -c 4096 /dev/urandom > ${m.mountpoint}/small-synced-later && head -c 3000000 /dev/urandom > ${m.mountpoint}/large-synced-later`);

@@ -388,14 +388,14 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     chmod(path: string | null, mode: number, cb: Reply) {
       answer('chmod', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
-        await ns.setattr(inode.ino, { mode });
+        await ns.setattr(inode.ino, { mode }, { commitSoon: volume.files.isOpen(inode.ino) });
       });
     },
 
     chown(path: string | null, uid: number, gid: number, cb: Reply) {
       answer('chown', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
-        await ns.setattr(inode.ino, { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid });
+        await ns.setattr(inode.ino, { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid }, { commitSoon: volume.files.isOpen(inode.ino) });
       });
     },
 
@@ -403,13 +403,13 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     utimens(path: string | null, atime: number | undefined, mtime: number | undefined, cb: Reply) {
       answer('utimens', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
-        // A pending write would stamp its own mtime at publish: publish first, then set the times.
         const open = volume.files.peek(inode.ino);
-        if (open) await (await open).publish();
+        // A pending write would stamp its own mtime at publish: it stamps this one now.
+        if (open && mtime !== undefined) (await open).setPendingMtime(mtime);
         await ns.setattr(inode.ino, {
           ...(atime !== undefined ? { atimeMs: atime } : {}),
           ...(mtime !== undefined ? { mtimeMs: mtime } : {}),
-        });
+        }, { commitSoon: volume.files.isOpen(inode.ino) });
       });
     },
 

@@ -50,7 +50,7 @@ export function toStat(inode: Inode, open?: FileBody, cacheable = true): FuseSta
     blocks: (inode.mode & S_IFMT) === S_IFLNK ? 0 : Math.ceil(size / 4096) * 8,
     atime: inode.atimeMs,
     mtime: open?.pendingTimes?.mtimeMs ?? inode.mtimeMs,
-    ctime: open?.pendingTimes?.ctimeMs ?? inode.ctimeMs,
+    ctime: Math.max(open?.pendingTimes?.ctimeMs ?? 0, inode.ctimeMs),
     attrTimeout: cacheable && oneName ? ATTR_CACHE_SECONDS : 0,
   };
 }

@@ -177,9 +177,17 @@ export class FileBody {
     return this.dirty.size > 0 || this.segments.length > 0 || this.truncatedTo !== null || this.timesDirty;
   }
 
-  /** The times of writes not yet published, which stat must show; null when there are none. */
+  /**
+   * The times of writes not yet published, which stat must show; null when there are none. A later
+   * attribute change (chmod, chown, utimens) may have moved the inode's ctime past them.
+   */
   get pendingTimes(): { mtimeMs: number; ctimeMs: number } | null {
     return this.timesDirty ? { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs } : null;
+  }
+
+  /** utimens while writes are pending (tar sets a file's times before closing it): publish stamps `mtimeMs`, not the last write's. */
+  setPendingMtime(mtimeMs: number): void {
+    if (this.timesDirty) this.mtimeMs = mtimeMs;
   }
 
   currentManifests(): ReadonlyMap<number, ChunkManifest> {
@@ -545,7 +553,7 @@ export class FileBody {
     for (const [blockNumber, block] of [...this.dirty]) this.seal(blockNumber, block, true);
     const committing = [...this.segments];
     const publishedSize = this.sizeBytes;
-    const times = this.timesDirty ? { mtimeMs: this.mtimeMs, ctimeMs: this.ctimeMs } : {};
+    const times = this.pendingTimes;
     const truncatedTo = this.truncatedTo;
     await Promise.all(committing.map((s) => s.upload.catch(() => undefined)));
     for (const segment of committing) {
@@ -574,7 +582,9 @@ export class FileBody {
         blockBytes: this.ctx.blockBytes,
       };
       txn.put(keys.body(this.ino), descriptor);
-      txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...times }, inode);
+      // An attribute change since the last write has moved ctime on: it stays.
+      const publishedTimes = times && { mtimeMs: times.mtimeMs, ctimeMs: Math.max(times.ctimeMs, inode.ctimeMs) };
+      txn.putInode({ ...inode, sizeBytes: publishedSize, generation, ...publishedTimes }, inode);
       queueObjects(txn, [...garbage, ...garbageFromSession], now);
       for (const key of [...uploadedKeys, ...garbageFromSession]) txn.del(keys.staged(key));
       for (const segment of stagedHere) {

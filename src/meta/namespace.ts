@@ -82,6 +82,10 @@ function creationFailed(ino: number, cause: Error): StrataError {
   return new StrataError(codeOf(cause), `inode ${ino} was never made: the commit that carried its creation failed (${cause.message})`, { cause });
 }
 
+function changeFailed(ino: number, cause: Error): StrataError {
+  return new StrataError(codeOf(cause), `an attribute change of inode ${ino} was lost: the commit that carried it failed (${cause.message})`, { cause });
+}
+
 export function splitPath(path: string): string[] {
   return path.split('/').filter((part) => part !== '' && part !== '.');
 }
@@ -116,6 +120,8 @@ export class Namespace {
   private watchedXattrSet: ((name: WatchedXattr) => void) | undefined;
   /** Inodes whose creation rode on a commit that failed, and why: their handles report it. */
   private readonly failedCreates = new LRUCache<number, Error>({ max: 10_000 });
+  /** Open inodes an attribute change of which rode on a commit that failed: their next close reports it. */
+  private readonly failedChanges = new LRUCache<number, Error>({ max: 10_000 });
   /** the usage counters as of the last commit; undefined until read, and after a failed commit */
   private usageCounts: UsageCounts | undefined;
 
@@ -184,24 +190,33 @@ export class Namespace {
 
   /**
    * Shows the txn at once and lets it ride on the next commit (MetaKV.commitSoon). For a create whose
-   * file is written and flushed next: the publish commit carries it, one commit for both. If the
+   * file is written and flushed next, or an attribute change of an open file (tar and cp -p set
+   * owner, mode and times before close): the publish commit carries it, one commit for all. If the
    * carrying commit fails, every cache is dropped (they showed the txn) and `ino` keeps the failure.
    */
-  private async commitSoon(txn: Txn, ino: number): Promise<void> {
+  private async commitSoon(txn: Txn, ino: number, change: 'creation' | 'attributes'): Promise<void> {
     const counters = await this.countersAfter(txn);
     if (counters) this.usageCounts = counters;
     this.applyToCaches(txn);
     this.kv.commitSoon(txn.mutations, (err) => {
-      this.failedCreates.set(ino, err);
+      (change === 'creation' ? this.failedCreates : this.failedChanges).set(ino, err);
       this.dropCaches();
     });
   }
 
-  /** Waits until a creation of `ino` that is riding on a later commit is made, and fails if it failed. */
+  /**
+   * Waits until what rides on a later commit for `ino` (its creation, an attribute change) is made,
+   * and fails if it failed; a lost change is reported once.
+   */
   async settle(ino: number): Promise<void> {
     await this.kv.settle();
-    const failed = this.failedCreates.get(ino);
-    if (failed) throw creationFailed(ino, failed);
+    const failedCreate = this.failedCreates.get(ino);
+    if (failedCreate) throw creationFailed(ino, failedCreate);
+    const failedChange = this.failedChanges.get(ino);
+    if (failedChange) {
+      this.failedChanges.delete(ino);
+      throw changeFailed(ino, failedChange);
+    }
   }
 
   private dropCaches(): void {
@@ -396,7 +411,7 @@ export class Namespace {
       txn.putInode({ ...parent, nlink: parent.nlink + (isDir ? 1 : 0), mtimeMs: now, ctimeMs: now }, parent);
       txn.afterCommit(() => this.xattrCache.set(ino, new Map()));
       if (isDir) txn.afterCommit(() => this.completeDirs.set(ino, true));
-      if (soon) await this.commitSoon(txn, ino);
+      if (soon) await this.commitSoon(txn, ino, 'creation');
       else await this.commit(txn);
       return inode;
     });
@@ -598,13 +613,18 @@ export class Namespace {
    * Applies attribute changes other than size (the file layer owns body changes and passes
    * sizeBytes only together with the body commit). ctime moves with every change, as on ext4.
    */
-  setattr(ino: number, changes: AttrChanges): Promise<Inode> {
+  /**
+   * `commitSoon`: the change shows at once and rides on the next commit, which the close of the open
+   * file makes at the latest (see commitSoon); the caller says the file is open.
+   */
+  setattr(ino: number, changes: AttrChanges, options: { commitSoon?: boolean } = {}): Promise<Inode> {
     return this.mutate(async () => {
       const inode = await this.getattr(ino);
       const txn = new Txn();
       const updated = applyAttrChanges(inode, changes, this.clock());
       txn.putInode(updated, inode);
-      await this.commit(txn);
+      if (options.commitSoon) await this.commitSoon(txn, ino, 'attributes');
+      else await this.commit(txn);
       return updated;
     });
   }

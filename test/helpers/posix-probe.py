@@ -1009,6 +1009,41 @@ def utimens(d):
 
 
 @check
+def times_of_an_open_file(d):
+    """tar and cp -p write a file, then set its times, owner and mode through the open descriptor,
+    then close it: each change shows at once, and the close keeps what stat showed."""
+    out = {}
+    fd = os.open(f'{d}/f', os.O_WRONLY | os.O_CREAT, 0o644)
+    os.write(fd, b'pending')
+    tick()
+    os.fchmod(fd, 0o600)
+    s = os.fstat(fd)
+    out['chmod_after_write'] = {'ctime_after_mtime': s.st_ctime_ns > s.st_mtime_ns}
+    os.close(fd)
+    closed = os.stat(f'{d}/f')
+    out['chmod_closed'] = {'kept': times(f'{d}/f') == (s.st_mtime_ns, s.st_ctime_ns), 'mode': oct(stat.S_IMODE(closed.st_mode))}
+    mtime_ns = 1_500_000_000_456 * 1_000_000
+    fd = os.open(f'{d}/g', os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, b'extracted')
+    tick()
+    os.utime(fd, ns=(mtime_ns, mtime_ns))
+    os.fchown(fd, os.getuid(), os.getgid())
+    os.fchmod(fd, 0o644)
+    before_close = times(None, fd=fd)
+    os.close(fd)
+    s = os.stat(f'{d}/g')
+    out['tar_order'] = {'mtime': s.st_mtime_ns == mtime_ns, 'ctime_now': s.st_ctime_ns > mtime_ns,
+                        'kept': times(f'{d}/g') == before_close, 'mode': oct(stat.S_IMODE(s.st_mode)), 'size': s.st_size}
+    fd = os.open(f'{d}/g', os.O_WRONLY)
+    os.utime(fd, ns=(mtime_ns, mtime_ns))
+    tick()
+    os.write(fd, b'more')
+    os.close(fd)
+    out['write_after_utimens_moves_mtime'] = os.stat(f'{d}/g').st_mtime_ns != mtime_ns
+    return out
+
+
+@check
 def touch_command(d):
     """touch(1): UTIME_NOW and UTIME_OMIT, which utimensat passes as special nanosecond values."""
     write_file(f'{d}/f', b'abc')

@@ -388,14 +388,16 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     chmod(path: string | null, mode: number, cb: Reply) {
       answer('chmod', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
-        await ns.setattr(inode.ino, { mode }, { commitSoon: volume.files.isOpen(inode.ino) });
+        // libfuse asks for the attributes right after: the addon answers with these (patched v7)
+        return [await liveStat(await ns.setattr(inode.ino, { mode }, { commitSoon: volume.files.isOpen(inode.ino) }))];
       });
     },
 
     chown(path: string | null, uid: number, gid: number, cb: Reply) {
       answer('chown', path, cb, async () => {
         const inode = await ns.resolve(await writable(path));
-        await ns.setattr(inode.ino, { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid }, { commitSoon: volume.files.isOpen(inode.ino) });
+        const changes = { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid };
+        return [await liveStat(await ns.setattr(inode.ino, changes, { commitSoon: volume.files.isOpen(inode.ino) }))];
       });
     },
 
@@ -406,10 +408,11 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         const open = volume.files.peek(inode.ino);
         // A pending write would stamp its own mtime at publish: it stamps this one now.
         if (open && mtime !== undefined) (await open).setPendingMtime(mtime);
-        await ns.setattr(inode.ino, {
+        const changed = await ns.setattr(inode.ino, {
           ...(atime !== undefined ? { atimeMs: atime } : {}),
           ...(mtime !== undefined ? { mtimeMs: mtime } : {}),
         }, { commitSoon: volume.files.isOpen(inode.ino) });
+        return [await liveStat(changed)];
       });
     },
 

@@ -2,7 +2,7 @@
 // Patches node_modules/fuse-native (2.2.6) so operation handlers learn who called them, and
 // rebuilds its native addon from source with node-gyp.
 //
-// What the patch changes (marker: "strata-fuse-context-patch v6"):
+// What the patch changes (marker: "strata-fuse-context-patch v7"):
 //   fuse-native.c
 //     - On the FUSE thread, before handing an operation to JS, records fuse_get_context()'s
 //       uid, gid, pid and umask in the operation's thread-locals struct.
@@ -36,6 +36,9 @@
 //       our own that receives into max_pages-page buffers and adds FUSE_MAX_PAGES and max_pages to
 //       the INIT reply, so the kernel sends reads and writes of up to that size (libfuse 2.9 alone
 //       speaks protocol 7.12 and reads the device into 132 KiB buffers: 128 KiB requests at most).
+//     - (v7) chmod, chown and utimens handlers may answer (err, stat): the signal keeps the stat in the
+//       thread's locals, and strata_getattr answers the getattr libfuse's setattr sends right after
+//       them (same request, same thread, same path string) with it instead of calling JS.
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -55,6 +58,7 @@
 //     - (v5) Fuse.setAbsentXattr(name, flag) takes the place of Fuse.setNoCapabilities(flag).
 //     - (v6) new Fuse(mnt, ops, { maxPages }) asks for requests of up to maxPages pages (give -o
 //       max_write to match; without it libfuse offers the whole buffer).
+//     - (v7) chmod, chown and utimens callbacks take an optional stat after the error.
 //
 // Usage: node scripts/fuse-native/patch.mjs [--check] [--rebuild]
 //   --check    report whether fuse-native is patched and built; change nothing (exit 1 if not)
@@ -70,12 +74,12 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const PATCH_VERSION = 6;
+const PATCH_VERSION = 7;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
 const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
 const MARKER = markerFor(PATCH_VERSION);
 // Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
-const KNOWN_OLD_VERSIONS = [1, 2, 3, 4, 5];
+const KNOWN_OLD_VERSIONS = [1, 2, 3, 4, 5, 6];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -711,6 +715,116 @@ const cEdits = (V) => [
       '    ch = wide_ch;\n' +
       '  }\n',
   },
+  {
+    since: 7,
+    what: 'fuse_thread_locals_t: the attributes a chmod, chown or utimens returned',
+    anchor: '  struct stat created_stat;\n',
+    replace:
+      '  struct stat created_stat;\n' +
+      '  // strata-fuse-context-patch v7: the attributes a chmod, chown or utimens handler returned, which\n' +
+      '  // libfuse asks for (getattr, same path string) right after them, in the same request on the same thread\n' +
+      '  int changed_valid;\n' +
+      '  const char *changed_path;\n' +
+      '  uint32_t changed_timeout;\n' +
+      '  struct stat changed_stat;\n',
+  },
+  {
+    since: 7,
+    what: 'each operation starts with no changed attributes',
+    anchor: '  l->created_valid = 0;\\\n',
+    replace: '  l->created_valid = 0;\\\n  l->changed_valid = 0;\\\n',
+  },
+  {
+    since: 7,
+    what: 'utimens keeps the attributes its handler returned',
+    anchor:
+      'FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {\n' +
+      '  l->path = path;\n  l->atime = utimens_ms(&tv[0]);\n  l->mtime = utimens_ms(&tv[1]);\n}, {\n' +
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n' +
+      '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n})\n',
+    replace:
+      '// strata-fuse-context-patch v7: libfuse\'s setattr asks for the attributes (getattr, same path string,\n' +
+      '// same thread) right after chmod, chown and utimens. When their handler returned them (a stat array\n' +
+      '// after the result), strata_getattr answers with them instead of a trip through JS.\n' +
+      '#define STRATA_KEEP_CHANGED(pos)\\\n' +
+      '  napi_valuetype changed_type;\\\n' +
+      '  if (res == 0 && napi_typeof(env, argv[pos], &changed_type) == napi_ok && changed_type == napi_object) {\\\n' +
+      '    NAPI_ARGV_BUFFER_CAST(uint32_t*, changed_ints, pos)\\\n' +
+      '    populate_stat(changed_ints, &l->changed_stat);\\\n' +
+      '    l->changed_timeout = changed_ints[18];\\\n' +
+      '    l->changed_path = l->path;\\\n' +
+      '    l->changed_valid = 1;\\\n' +
+      '  }\n\n' +
+      'FUSE_METHOD(utimens, 5, 1, (const char *path, const struct timespec tv[2]), {\n' +
+      '  l->path = path;\n  l->atime = utimens_ms(&tv[0]);\n  l->mtime = utimens_ms(&tv[1]);\n}, {\n' +
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n' +
+      '  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)\n}, {\n  STRATA_KEEP_CHANGED(2)\n})\n',
+  },
+  {
+    since: 7,
+    what: 'chown keeps the attributes its handler returned',
+    anchor:
+      'FUSE_METHOD_VOID(chown, 3, 0, (const char *path, uid_t uid, gid_t gid), {\n' +
+      '  l->path = path;\n  l->uid = uid;\n  l->gid = gid;\n}, {\n' +
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n' +
+      '  napi_create_uint32(env, l->uid, &(argv[3]));\n  napi_create_uint32(env, l->gid, &(argv[4]));\n})\n',
+    replace:
+      'FUSE_METHOD(chown, 3, 1, (const char *path, uid_t uid, gid_t gid), {\n' +
+      '  l->path = path;\n  l->uid = uid;\n  l->gid = gid;\n}, {\n' +
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n' +
+      '  napi_create_uint32(env, l->uid, &(argv[3]));\n  napi_create_uint32(env, l->gid, &(argv[4]));\n}, {\n  STRATA_KEEP_CHANGED(2)\n})\n',
+  },
+  {
+    since: 7,
+    what: 'chmod keeps the attributes its handler returned',
+    anchor:
+      'FUSE_METHOD_VOID(chmod, 2, 0, (const char *path, mode_t mode), {\n' +
+      '  l->path = path;\n  l->mode = mode;\n}, {\n' +
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n})\n',
+    replace:
+      'FUSE_METHOD(chmod, 2, 1, (const char *path, mode_t mode), {\n' +
+      '  l->path = path;\n  l->mode = mode;\n}, {\n' +
+      '  if (l->path) napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2])); else napi_get_null(env, &(argv[2])); // strata-fuse-context-patch\n' +
+      '  napi_create_uint32(env, l->mode, &(argv[3]));\n}, {\n  STRATA_KEEP_CHANGED(2)\n})\n',
+  },
+  {
+    since: 7,
+    what: 'strata_getattr(): the getattr right after a chmod, chown or utimens is answered with what it returned',
+    anchor: '  return fuse_native_fgetattr(path, stat, info);\n}\n',
+    replace:
+      '  return fuse_native_fgetattr(path, stat, info);\n}\n\n' +
+      '// strata-fuse-context-patch v7: see STRATA_KEEP_CHANGED. What was kept is used or dropped by the\n' +
+      '// first getattr or fgetattr after it, and any other operation the request makes in between (a second\n' +
+      '// change that fails, say) starts by dropping it: a later request cannot see it, even if its path\n' +
+      '// string lands at the same address.\n' +
+      'static int strata_getattr (const char *path, struct stat *stat) {\n' +
+      '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n' +
+      '  if (l != NULL && l->changed_valid) {\n' +
+      '    l->changed_valid = 0;\n' +
+      '    if (l->changed_path == path) {\n' +
+      '      *stat = l->changed_stat;\n' +
+      '      l->attr_timeout = l->changed_timeout;\n' +
+      '      return 0;\n' +
+      '    }\n' +
+      '  }\n' +
+      '  return fuse_native_getattr(path, stat);\n' +
+      '}\n',
+  },
+  {
+    since: 7,
+    what: 'fgetattr drops the attributes a chmod, chown or utimens kept',
+    anchor: 'static int strata_fgetattr (const char *path, struct stat *stat, struct fuse_file_info *info) {\n  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n',
+    replace:
+      'static int strata_fgetattr (const char *path, struct stat *stat, struct fuse_file_info *info) {\n  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n' +
+      '  if (l != NULL) l->changed_valid = 0; // strata-fuse-context-patch v7: see strata_getattr\n',
+  },
+  {
+    since: 7,
+    what: 'getattr goes through strata_getattr',
+    anchor: '  if (implemented[op_getattr]) ops.getattr = fuse_native_getattr;\n',
+    replace: '  if (implemented[op_getattr]) ops.getattr = strata_getattr; // strata-fuse-context-patch v7\n',
+  },
 ].filter((e) => (e.since ?? 1) <= V);
 
 const jsEdits = (V) => [
@@ -900,6 +1014,22 @@ const jsEdits = (V) => [
     what: 'mount passes maxPages to the addon',
     anchor: '            binding.fuse_native_mount(self.mnt, opts, self._thread, self, self._malloc, self._handlers, implemented)\n',
     replace: '            binding.fuse_native_mount(self.mnt, opts, self._thread, self, self._malloc, self._handlers, implemented, maxPages)\n',
+  },
+  {
+    since: 7,
+    what: 'chown, chmod and utimens pass on the attributes their handler returned',
+    anchor: '  _op_chown (signal, path, uid, gid) {\n    this.ops.chown(path, uid, gid, err => {\n      return signal(err)\n    })\n  }\n\n  _op_chmod (signal, path, mode) {\n    this.ops.chmod(path, mode, err => {\n      return signal(err)\n    })\n  }\n',
+    replace:
+      '  // strata-fuse-context-patch v7: chown, chmod and utimens handlers may answer (err, stat); the addon\n' +
+      '  // then answers the getattr libfuse sends right after them with that stat\n' +
+      '  _op_chown (signal, path, uid, gid) {\n    this.ops.chown(path, uid, gid, (err, stat) => {\n      return signal(err, stat ? getStatArray(stat) : undefined)\n    })\n  }\n\n' +
+      '  _op_chmod (signal, path, mode) {\n    this.ops.chmod(path, mode, (err, stat) => {\n      return signal(err, stat ? getStatArray(stat) : undefined)\n    })\n  }\n',
+  },
+  {
+    since: 7,
+    what: 'utimens passes on the attributes its handler returned',
+    anchor: '    this.ops.utimens(path, atime, mtime, err => {\n      return signal(err)\n    })\n',
+    replace: '    this.ops.utimens(path, atime, mtime, (err, stat) => {\n      return signal(err, stat ? getStatArray(stat) : undefined) // strata-fuse-context-patch v7\n    })\n',
   },
 ].filter((e) => (e.since ?? 1) <= V);
 

@@ -89,6 +89,8 @@ declare module 'fuse-native' {
     /** 0 on success or a negative errno. null/undefined count as 0, an Error as its errno or EIO (patched). */
     type Result = number | null | undefined | { errno?: number };
     type DoneCallback = (err: Result) => void;
+    /** Patched (v7): the stat answers the getattr libfuse's setattr sends right after, without a call. */
+    type ChangedCallback = (err: Result, stat?: Stat) => void;
     type Ctx = FuseContext;
 
     /** Per-op timeouts: number of ms, or false for none. Timed-out ops answer ETIMEDOUT. */
@@ -175,12 +177,12 @@ declare module 'fuse-native' {
       truncate?(path: string | null, size: number, cb: DoneCallback, ctx: Ctx): void;
       ftruncate?(path: string | null, fd: number, size: number, cb: DoneCallback, ctx: Ctx): void;
       /** Whole milliseconds since the epoch; undefined = leave that time unchanged (see header). */
-      utimens?(path: string | null, atime: number | undefined, mtime: number | undefined, cb: DoneCallback, ctx: Ctx): void;
+      utimens?(path: string | null, atime: number | undefined, mtime: number | undefined, cb: ChangedCallback, ctx: Ctx): void;
       readlink?(path: string, cb: (err: Result, linkname?: string) => void, ctx: Ctx): void;
       /** uid/gid 4294967295 (-1 as uint32) means "leave unchanged". */
-      chown?(path: string | null, uid: number, gid: number, cb: DoneCallback, ctx: Ctx): void;
+      chown?(path: string | null, uid: number, gid: number, cb: ChangedCallback, ctx: Ctx): void;
       /** mode includes the file type bits (e.g. 0o102755); mask with 0o7777. */
-      chmod?(path: string | null, mode: number, cb: DoneCallback, ctx: Ctx): void;
+      chmod?(path: string | null, mode: number, cb: ChangedCallback, ctx: Ctx): void;
       /** mode = type bits | permissions with the umask already applied; dev as 32-bit. Regular
        *  files go to create when it is implemented. */
       mknod?(path: string, mode: number, dev: number, cb: DoneCallback, ctx: Ctx): void;

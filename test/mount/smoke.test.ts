@@ -63,6 +63,25 @@ test('a create answers with the new file\'s attributes: the fgetattr libfuse sen
   assert.ok(sent <= 2, `20 creates sent ${sent} fgetattrs to the handlers`);
 });
 
+test('chmod, chown and utimens answer with the new attributes: the getattr libfuse sends after each stays in the addon (patched v7)', async () => {
+  await m.sh(`printf 'x' > ${m.mountpoint}/changed`);
+  const changeAll = (calls: string) => m.sh(`python3 -c "import os
+fd = os.open('${m.mountpoint}/changed', os.O_RDWR)
+for i in range(20): ${calls}
+os.close(fd)"`);
+  // besides these, the lookup of the file and the cat of .stats may reach the handlers
+  let before = await opsHandled('getattr');
+  await changeAll('os.fchmod(fd, 0o600 + i % 8); os.utime(fd, ns=(1_500_000_000_000_000_000 + i, 1_400_000_000_000_000_000 + i * 1_000_000))');
+  let sent = (await opsHandled('getattr')) - before;
+  assert.ok(sent <= 5, `20 chmods and 20 utimens sent ${sent} getattrs to the handlers`);
+  // the kernel itself asks once before each chown (whether setuid bits are to be cleared)
+  before = await opsHandled('getattr');
+  await changeAll('os.fchown(fd, 1000 + i, 1000 + i)');
+  sent = (await opsHandled('getattr')) - before;
+  assert.ok(sent <= 25, `20 chowns sent ${sent} getattrs to the handlers`);
+  assert.is((await m.sh(`stat -c '%a %u %g %Y' ${m.mountpoint}/changed`)).stdout, '603 1019 1019 1400000000\n');
+});
+
 test('reads and writes reach the handlers 1 MiB at a time (patched fuse-native v6), and the body reads back whole', async () => {
   const writesBefore = await opsHandled('write');
   await m.sh(`head -c 8388608 /dev/urandom > /tmp/strata-wide-$$ && dd if=/tmp/strata-wide-$$ of=${m.mountpoint}/wide bs=1M conv=fsync status=none && cmp /tmp/strata-wide-$$ ${m.mountpoint}/wide; rc=$?; rm -f /tmp/strata-wide-$$; exit $rc`);

@@ -9,7 +9,7 @@ import { NoAttribute, NotFound, ReadOnly, StrataError } from '../src/errors.js';
 import { FileBody } from '../src/io/file-body.js';
 import { recordFuseBytes, recordFuseOp } from '../src/metrics.js';
 import { objectKeyOf } from '../src/object/metered.js';
-import { XATTR_CREATE, type Caller } from '../src/meta/namespace.js';
+import { XATTR_CREATE, type AttrChanges, type Caller } from '../src/meta/namespace.js';
 import { S_IFDIR, S_IFMT, S_IFREG, ROOT_INO, type Inode } from '../src/meta/records.js';
 import { findPin, listPins } from '../src/snapshot/pins.js';
 import type { Volume } from '../src/volume.js';
@@ -82,6 +82,16 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
   const liveStat = async (inode: Inode): Promise<FuseStat> => {
     const open = volume.files.peek(inode.ino);
     return toStat(inode, open ? await open : undefined);
+  };
+
+  /**
+   * chmod, chown and utimens: an open file's change rides on its next commit (its close's at the
+   * latest). The new attributes go back with the answer: libfuse asks for them right after, and
+   * the addon answers that with these (patched v7).
+   */
+  const changeAttrs = async (inode: Inode, changes: AttrChanges): Promise<[FuseStat]> => {
+    const changed = await ns.setattr(inode.ino, changes, { commitSoon: volume.files.isOpen(inode.ino) });
+    return [await liveStat(changed)];
   };
 
   /** statOf from the caches, with no promise: null when the path is known absent, undefined when
@@ -386,19 +396,13 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
     },
 
     chmod(path: string | null, mode: number, cb: Reply) {
-      answer('chmod', path, cb, async () => {
-        const inode = await ns.resolve(await writable(path));
-        // libfuse asks for the attributes right after: the addon answers with these (patched v7)
-        return [await liveStat(await ns.setattr(inode.ino, { mode }, { commitSoon: volume.files.isOpen(inode.ino) }))];
-      });
+      answer('chmod', path, cb, async () => changeAttrs(await ns.resolve(await writable(path)), { mode }));
     },
 
     chown(path: string | null, uid: number, gid: number, cb: Reply) {
-      answer('chown', path, cb, async () => {
-        const inode = await ns.resolve(await writable(path));
-        const changes = { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid };
-        return [await liveStat(await ns.setattr(inode.ino, changes, { commitSoon: volume.files.isOpen(inode.ino) }))];
-      });
+      answer('chown', path, cb, async () =>
+        changeAttrs(await ns.resolve(await writable(path)), { uid: uid === 0xffff_ffff ? -1 : uid, gid: gid === 0xffff_ffff ? -1 : gid }),
+      );
     },
 
     // atime/mtime undefined: that time is left as is (UTIME_OMIT: touch -m, touch -a, tar).
@@ -408,11 +412,10 @@ export function makeOperations(volume: Volume, options: AdapterOptions) {
         const open = volume.files.peek(inode.ino);
         // A pending write would stamp its own mtime at publish: it stamps this one now.
         if (open && mtime !== undefined) (await open).setPendingMtime(mtime);
-        const changed = await ns.setattr(inode.ino, {
+        return changeAttrs(inode, {
           ...(atime !== undefined ? { atimeMs: atime } : {}),
           ...(mtime !== undefined ? { mtimeMs: mtime } : {}),
-        }, { commitSoon: volume.files.isOpen(inode.ino) });
-        return [await liveStat(changed)];
+        });
       });
     },
 

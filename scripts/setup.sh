@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Sets Strata up on a fresh Debian machine: system packages for FUSE (and rsync and git, which
-# test/posix/tools.test.ts runs, and strace, with which test/mount/smoke.test.ts sees what `ls -l`
-# asks), npm dependencies, the build, and `strata` on the PATH. Safe to run again.
+# Sets Strata up on a fresh Debian machine: system packages for FUSE and for the two native builds
+# of the postinstall (and rsync and git, which test/posix/tools.test.ts runs, and strace, with which
+# test/mount/smoke.test.ts sees what `ls -l` asks), npm dependencies, the build, and `strata` on the
+# PATH. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in libfuse2 fuse3 libfuse-dev pkg-config rsync git strace; do
+for pkg in libfuse2 fuse3 libfuse-dev pkg-config g++ make python3 rsync git strace; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -31,8 +32,9 @@ if [ ${#ceph_need[@]} -gt 0 ]; then
 fi
 
 npm ci --no-audit --no-fund
-# Gives every FUSE handler its caller's uid/gid (no-op when the postinstall already did it).
+# The postinstall's native builds, again: no-ops when it made them.
 node scripts/fuse-native/patch.mjs
+node scripts/rocksdb-write/build.mjs
 npm run build
 chmod +x dist/src/cli/main.js
 npm link --no-audit --no-fund >/dev/null 2>&1 || npm install -g . --no-audit --no-fund >/dev/null

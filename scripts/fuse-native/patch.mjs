@@ -69,10 +69,11 @@
 // script fails and asks for a reinstall), then patched afresh.
 
 import { createRequire } from 'node:module';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { nodeGypRebuildArgs } from '../node-gyp.mjs';
 
 const PATCH_VERSION = 7;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
@@ -1151,11 +1152,13 @@ if (!cPlan.patched || !addonOk || FORCE_REBUILD) {
   try {
     fs.copyFileSync(path.join(dir, 'binding.gyp'), path.join(stage, 'binding.gyp'));
     fs.writeFileSync(path.join(stage, 'fuse-native.c'), cPlan.text);
-    const gyp = findNodeGyp();
-    const gypArgs = [gyp, 'rebuild', `--jobs=max`];
-    const nodedir = findNodedir();
-    if (nodedir) gypArgs.push(`--nodedir=${nodedir}`);
-    log(`building with ${gyp}${nodedir ? ` --nodedir=${nodedir}` : ' (node headers from node-gyp cache/download)'}`);
+    let gypArgs;
+    try {
+      gypArgs = nodeGypRebuildArgs();
+    } catch (err) {
+      fail(err.message);
+    }
+    log(`building with ${gypArgs.join(' ')}`);
     const tb = Date.now();
     const r = spawnSync(process.execPath, gypArgs, { cwd: stage, encoding: 'utf8', env: { ...process.env } });
     if (r.status !== 0) {
@@ -1201,38 +1204,4 @@ function verify() {
   const r = spawnSync(process.execPath, ['-e', code, dir], { encoding: 'utf8' });
   if (r.status !== 0) fail(`verification failed: ${r.stderr.trim()}`);
   log(`verified: require('fuse-native') loads ${r.stdout.trim()} (Fuse.strataContextPatch = ${PATCH_VERSION})`);
-}
-
-function findNodeGyp() {
-  const candidates = [];
-  if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
-  try {
-    candidates.push(require.resolve('node-gyp/bin/node-gyp.js'));
-  } catch {}
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  candidates.push(path.join(prefix, 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  try {
-    const npmCli = fs.realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
-    candidates.push(path.join(path.dirname(npmCli), '..', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'));
-  } catch {}
-  const found = candidates.find((c) => c && fs.existsSync(c));
-  if (!found) fail(`node-gyp not found (looked at: ${candidates.join(', ')}); install npm or add node-gyp as a devDependency`);
-  return found;
-}
-
-// Prefer local Node headers (offline): npm_config_nodedir, else <node prefix>/include/node if it
-// matches the running Node's major version.
-function findNodedir() {
-  if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
-  const prefix = path.resolve(path.dirname(process.execPath), '..');
-  const inc = path.join(prefix, 'include', 'node');
-  if (!fs.existsSync(path.join(inc, 'common.gypi')) || !fs.existsSync(path.join(inc, 'node_api.h'))) return null;
-  try {
-    const h = fs.readFileSync(path.join(inc, 'node_version.h'), 'utf8');
-    const major = /#define NODE_MAJOR_VERSION (\d+)/.exec(h)?.[1];
-    if (major !== process.versions.node.split('.')[0]) return null;
-  } catch {
-    return null;
-  }
-  return prefix;
 }

@@ -1,7 +1,7 @@
 // strata doctor: checks what a mount needs on this machine (/dev/fuse, libfuse 2, fusermount, the
-// patched fuse-native), the volume's home (ownership, permissions, free space) and its object store
-// (a put, get and delete of a probe key under doctor/). Prints OK or FAIL per check with what to do
-// about a failure; exits 1 if any check failed.
+// patched fuse-native, the rocksdb-write addon), the volume's home (ownership, permissions, free
+// space) and its object store (a put, get and delete of a probe key under doctor/). Prints OK or
+// FAIL per check with what to do about a failure; exits 1 if any check failed.
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,7 @@ import { formatBytes } from './progress.js';
 const run = promisify(execFile);
 
 const PATCH_SCRIPT = fileURLToPath(new URL('../../../scripts/fuse-native/patch.mjs', import.meta.url));
+const ROCKSDB_WRITE_SCRIPT = fileURLToPath(new URL('../../../scripts/rocksdb-write/build.mjs', import.meta.url));
 const LIBRARY_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
 const MIN_FREE_BYTES = 1024 ** 3;
 const PROBE_BYTES = 4096;
@@ -43,7 +44,8 @@ export async function doctor(argv: string[]): Promise<number> {
     ['/dev/fuse', checkDevFuse],
     ['libfuse 2', checkLibfuse],
     ['fusermount', checkFusermount],
-    ['fuse-native patch', checkFuseNativePatch],
+    ['fuse-native patch', () => checkNativeBuild(PATCH_SCRIPT, 'run node scripts/fuse-native/patch.mjs (it rebuilds the addon; needs make, g++ and python3)')],
+    ['rocksdb-write addon', () => checkNativeBuild(ROCKSDB_WRITE_SCRIPT, 'run node scripts/rocksdb-write/build.mjs (needs make, g++ and python3); without it metadata writes take the thread pool, which is slower')],
     ['volume home', () => checkHome(options.home, paths.root, paths.socket)],
     ['free space', () => checkFreeSpace(paths.root)],
     ['object store', () => checkObjectStore(paths.configFile, options.objectStore)],
@@ -101,20 +103,20 @@ async function checkFusermount(): Promise<Omit<Check, 'name'>> {
   return { ok: false, detail: 'fusermount is not on the PATH', fix };
 }
 
-async function checkFuseNativePatch(): Promise<Omit<Check, 'name'>> {
-  const fix = 'run node scripts/fuse-native/patch.mjs (it rebuilds the addon; needs make, g++ and python3)';
+/** Runs a native build script with --check: its last line says what it found. */
+async function checkNativeBuild(script: string, fix: string): Promise<Omit<Check, 'name'>> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [PATCH_SCRIPT, '--check'], { cwd: dirname(dirname(PATCH_SCRIPT)) });
-    return { ok: true, detail: lastLine(stdout + stderr) ?? 'patched' };
+    const { stdout, stderr } = await run(process.execPath, [script, '--check'], { cwd: dirname(dirname(dirname(script))) });
+    return { ok: true, detail: lastLine(stdout + stderr) ?? 'built' };
   } catch (err) {
     const failure = err as { stdout?: string; stderr?: string; code?: number | string };
-    return { ok: false, detail: lastLine(`${failure.stdout ?? ''}${failure.stderr ?? ''}`) ?? `node ${PATCH_SCRIPT} --check failed (${failure.code})`, fix };
+    return { ok: false, detail: lastLine(`${failure.stdout ?? ''}${failure.stderr ?? ''}`) ?? `node ${script} --check failed (${failure.code})`, fix };
   }
 }
 
 function lastLine(text: string): string | undefined {
   const lines = text.trim().split('\n').filter(Boolean);
-  return lines[lines.length - 1]?.replace(/^\[fuse-native patch\]\s*/, '');
+  return lines[lines.length - 1]?.replace(/^\[[^\]]+\]\s*/, '');
 }
 
 /** The folder itself, or its nearest ancestor that exists. */

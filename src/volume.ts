@@ -16,6 +16,7 @@ import { keys } from './meta/keys.js';
 import type { RawKV } from './meta/kv.js';
 import { Namespace, type Caller } from './meta/namespace.js';
 import { decode, encode, type PinRecord, type VolumeRecord } from './meta/records.js';
+import { immediateWriteSupport } from './meta/rocks-immediate.js';
 import { RocksRawKV } from './meta/rocks.js';
 import { VersionedKV } from './meta/versioned.js';
 import { meteredRawKV } from './metrics.js';
@@ -102,6 +103,8 @@ export class Volume {
     } catch (err) {
       throw await explainOpenFailure(paths, err);
     }
+    const immediate = immediateWriteSupport();
+    if ('unavailable' in immediate) log('warn', 'metadata commits go through the thread pool, which is slower', { cause: immediate.unavailable });
     if (options.wrapRawKV) raw = options.wrapRawKV(raw);
     raw = meteredRawKV(raw);
     let volume: Volume | undefined;

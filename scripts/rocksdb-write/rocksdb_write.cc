@@ -6,9 +6,10 @@
 // the thread pool.
 //
 // The package does not export its structs, so the two below restate the leading members of its
-// `Database` and `Batch` (binding.cc); scripts/rocksdb-write/build.mjs checks that binding.cc still
-// declares them so before it builds, and refuses any other package version. DB::Write is virtual:
-// it is called through the vtable of the database the package opened, with RocksDB's own headers.
+// `Database` and `Batch` (binding.cc); scripts/rocksdb-write/build.mjs builds only against the
+// binding.cc they were read from (its sha256) and then checks the addon on a throwaway database.
+// DB::Write is virtual: it is called through the vtable of the database the package opened, with
+// the headers of the RocksDB the package ships.
 
 #include <node_api.h>
 #include <rocksdb/db.h>

@@ -7,7 +7,9 @@
 // each name of a file is its own kernel inode, so a change through one name of a file with several
 // would leave the others' cached attributes stale: those are asked afresh every time. A link gives
 // a file its second name, and the link handler makes the kernel drop the source's cached attributes
-// (patched fuse-native: forgetCachedAttrs).
+// (patched fuse-native: forgetCachedAttrs). Each name also has its own page cache: the kernel drops
+// a name's pages when fresh attributes show another size or mtime (FUSE_AUTO_INVAL_DATA, patched
+// fuse-native v8), which for a file with several names is on every read.
 
 import type { FileBody } from '../src/io/file-body.js';
 import { S_IFDIR, S_IFLNK, S_IFMT, type Inode } from '../src/meta/records.js';

@@ -39,6 +39,14 @@
 //     - (v7) chmod, chown and utimens handlers may answer (err, stat): the signal keeps the stat in the
 //       thread's locals, and strata_getattr answers the getattr libfuse's setattr sends right after
 //       them (same request, same thread, same path string) with it instead of calling JS.
+//     - (v8) The wide channel notes the opcode and nodeid of the request each FUSE thread serves, so
+//       a getattr reply names its nodeid: non-directories then get the timeout their getattr asked
+//       for there too, recorded like a lookup's. And its INIT reply turns on FUSE_AUTO_INVAL_DATA
+//       when the kernel offers it (libfuse 2.9 refuses the option): a kernel inode drops its cached
+//       pages when fresh attributes show another size or mtime. Under libfuse's path API each name
+//       of a file is its own kernel inode, so this is what makes a descriptor opened through one
+//       hard link see a write made through another. Without the first part, every read() would
+//       ask for the attributes of a file (cached 0 s from getattr replies).
 //   index.js
 //     - Every user handler gets one extra, final argument after its callback: the caller's
 //       context { uid, gid, pid, umask } for that very call. fuse.context() returns the same
@@ -75,12 +83,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { nodeGypRebuildArgs } from '../node-gyp.mjs';
 
-const PATCH_VERSION = 7;
+const PATCH_VERSION = 8;
 const MARKER_PREFIX = 'strata-fuse-context-patch';
 const markerFor = (v) => `${MARKER_PREFIX} v${v}`;
 const MARKER = markerFor(PATCH_VERSION);
 // Older versions this script can reverse (their edits are cEdits(v)/jsEdits(v) below).
-const KNOWN_OLD_VERSIONS = [1, 2, 3, 4, 5, 6];
+const KNOWN_OLD_VERSIONS = [1, 2, 3, 4, 5, 6, 7];
 const EXPECTED_VERSION = '2.2.6';
 // sha256 of the pristine fuse-native 2.2.6 files from the npm tarball.
 const PRISTINE = {
@@ -300,8 +308,11 @@ const cEdits = (V) => [
       '// forget bumps the epoch and takes the records under the same lock, then notifies. So a forget\n' +
       '// either comes first (the reply caches nothing) or finds the record of a reply the kernel already\n' +
       '// has (the notification then outdates it, even if the requester has not applied it yet:\n' +
-      '// attr_version). getattr replies name no nodeid, so they cache only directories, which never have\n' +
-      '// a second name.\n' +
+      (V >= 8
+        ? '// attr_version). A getattr reply names its nodeid through what the wide channel noted (v8, below);\n' +
+          '// without that channel it caches only directories, which never have a second name.\n'
+        : '// attr_version). getattr replies name no nodeid, so they cache only directories, which never have\n' +
+          '// a second name.\n') +
       '\n' +
       'typedef struct strata_cached_attr {\n' +
       '  uint64_t ino;\n' +
@@ -372,13 +383,35 @@ const cEdits = (V) => [
       '  return asked;\n' +
       '}\n' +
       '\n' +
-      '__attribute__((visibility("default"))) int fuse_reply_attr (fuse_req_t req, const struct stat *attr, double attr_timeout) {\n' +
-      '  static int (*libfuse_reply_attr) (fuse_req_t, const struct stat *, double) = NULL;\n' +
-      '  if (libfuse_reply_attr == NULL) libfuse_reply_attr = dlsym(RTLD_NEXT, "fuse_reply_attr");\n' +
-      '  uint64_t epoch;\n' +
-      '  double asked = strata_take_asked(&epoch);\n' +
-      '  return libfuse_reply_attr(req, attr, S_ISDIR(attr->st_mode) && asked > attr_timeout ? asked : attr_timeout);\n' +
-      '}\n' +
+      (V >= 8
+        ? '// v8: the opcode and nodeid of the request this FUSE thread serves, noted by the wide channel\'s\n' +
+          '// receive on this thread (0 without it), so that a getattr reply names its nodeid and can be\n' +
+          '// recorded like a lookup\'s.\n' +
+          '#define STRATA_FUSE_GETATTR 3\n' +
+          'static __thread uint32_t strata_request_opcode;\n' +
+          'static __thread uint64_t strata_request_nodeid;\n' +
+          '\n' +
+          '__attribute__((visibility("default"))) int fuse_reply_attr (fuse_req_t req, const struct stat *attr, double attr_timeout) {\n' +
+          '  static int (*libfuse_reply_attr) (fuse_req_t, const struct stat *, double) = NULL;\n' +
+          '  if (libfuse_reply_attr == NULL) libfuse_reply_attr = dlsym(RTLD_NEXT, "fuse_reply_attr");\n' +
+          '  uint64_t epoch;\n' +
+          '  double asked = strata_take_asked(&epoch);\n' +
+          '  if (asked <= attr_timeout) return libfuse_reply_attr(req, attr, attr_timeout);\n' +
+          '  if (S_ISDIR(attr->st_mode)) return libfuse_reply_attr(req, attr, asked);\n' +
+          '  if (strata_request_opcode != STRATA_FUSE_GETATTR || strata_request_nodeid == 0) return libfuse_reply_attr(req, attr, attr_timeout);\n' +
+          '  pthread_mutex_lock(&strata_cached_lock);\n' +
+          '  double timeout = __atomic_load_n(&strata_forget_epoch, __ATOMIC_ACQUIRE) == epoch && strata_remember((uint64_t) attr->st_ino, strata_request_nodeid, asked) ? asked : attr_timeout;\n' +
+          '  int res = libfuse_reply_attr(req, attr, timeout);\n' +
+          '  pthread_mutex_unlock(&strata_cached_lock);\n' +
+          '  return res;\n' +
+          '}\n'
+        : '__attribute__((visibility("default"))) int fuse_reply_attr (fuse_req_t req, const struct stat *attr, double attr_timeout) {\n' +
+          '  static int (*libfuse_reply_attr) (fuse_req_t, const struct stat *, double) = NULL;\n' +
+          '  if (libfuse_reply_attr == NULL) libfuse_reply_attr = dlsym(RTLD_NEXT, "fuse_reply_attr");\n' +
+          '  uint64_t epoch;\n' +
+          '  double asked = strata_take_asked(&epoch);\n' +
+          '  return libfuse_reply_attr(req, attr, S_ISDIR(attr->st_mode) && asked > attr_timeout ? asked : attr_timeout);\n' +
+          '}\n') +
       '\n' +
       '// Sends a lookup (fi NULL) or create reply with the timeout its getattr asked for, if it may.\n' +
       'static int strata_reply_entry (fuse_req_t req, const struct fuse_entry_param *e, const struct fuse_file_info *fi) {\n' +
@@ -606,12 +639,14 @@ const cEdits = (V) => [
       '// takes the place of libfuse\'s kernel channel (same device fd): it receives into buffers of\n' +
       '// max_pages pages (libfuse then offers max_write up to that size) and adds FUSE_MAX_PAGES and\n' +
       '// max_pages to the INIT reply, when the kernel offered them.\n' +
+      (V >= 8 ? '// v8: and FUSE_AUTO_INVAL_DATA, when offered; it notes each request\'s opcode and nodeid for fuse_reply_attr.\n' : '') +
       '#define STRATA_FUSE_INIT 26\n' +
       '#define STRATA_FUSE_MAX_PAGES (1u << 22)\n' +
+      (V >= 8 ? '#define STRATA_FUSE_AUTO_INVAL_DATA (1u << 12)\n' : '') +
       '#define STRATA_IN_HEADER_BYTES 40\n' +
       'struct strata_out_header { uint32_t len; int32_t error; uint64_t unique; };\n' +
       'struct strata_init_out { uint32_t major, minor, max_readahead, flags; uint16_t max_background, congestion_threshold; uint32_t max_write, time_gran; uint16_t max_pages, map_alignment; };\n' +
-      'struct strata_wide_chan { uint32_t max_pages; uint64_t init_unique; };\n\n' +
+      (V >= 8 ? 'struct strata_wide_chan { uint32_t max_pages; uint64_t init_unique; uint32_t offered_flags; };\n\n' : 'struct strata_wide_chan { uint32_t max_pages; uint64_t init_unique; };\n\n') +
       'static int strata_wide_receive (struct fuse_chan **chp, char *buf, size_t size) {\n' +
       '  struct fuse_chan *ch = *chp;\n' +
       '  struct fuse_session *se = fuse_chan_session(ch);\n' +
@@ -638,12 +673,18 @@ const cEdits = (V) => [
       '  }\n' +
       '  uint32_t opcode;\n' +
       '  memcpy(&opcode, buf + 4, sizeof opcode);\n' +
+      (V >= 8 ? '  strata_request_opcode = opcode;\n  memcpy(&strata_request_nodeid, buf + 16, sizeof strata_request_nodeid);\n' : '') +
       '  if (opcode == STRATA_FUSE_INIT && (size_t) res >= STRATA_IN_HEADER_BYTES + 16) {\n' +
       '    uint32_t flags;\n' +
       '    uint64_t unique;\n' +
       '    memcpy(&flags, buf + STRATA_IN_HEADER_BYTES + 12, sizeof flags);\n' +
       '    memcpy(&unique, buf + 8, sizeof unique);\n' +
-      '    if (flags & STRATA_FUSE_MAX_PAGES) __atomic_store_n(&wide->init_unique, unique, __ATOMIC_RELEASE);\n' +
+      (V >= 8
+        ? '    if (flags & STRATA_FUSE_MAX_PAGES) {\n' +
+          '      wide->offered_flags = flags;\n' +
+          '      __atomic_store_n(&wide->init_unique, unique, __ATOMIC_RELEASE);\n' +
+          '    }\n'
+        : '    if (flags & STRATA_FUSE_MAX_PAGES) __atomic_store_n(&wide->init_unique, unique, __ATOMIC_RELEASE);\n') +
       '  }\n' +
       '  return res;\n' +
       '}\n\n' +
@@ -662,7 +703,9 @@ const cEdits = (V) => [
       '        // libfuse sends the 24-byte reply of protocol 7.22; max_pages lies just past it\n' +
       '        memset(&init, 0, sizeof init);\n' +
       '        memcpy(&init, iov[1].iov_base, iov[1].iov_len);\n' +
-      '        init.flags |= STRATA_FUSE_MAX_PAGES;\n' +
+      (V >= 8
+        ? '        init.flags |= STRATA_FUSE_MAX_PAGES | (wide->offered_flags & STRATA_FUSE_AUTO_INVAL_DATA);\n'
+        : '        init.flags |= STRATA_FUSE_MAX_PAGES;\n') +
       '        init.max_pages = (uint16_t) wide->max_pages;\n' +
       '        header.len = sizeof header + sizeof init;\n' +
       '        widened[0].iov_base = &header;\n' +

@@ -359,6 +359,28 @@ def hard_links(d):
 
 
 @check
+def open_link_sees_write_through_another(d):
+    """A descriptor opened (and read) through one name of a file sees what a write through another
+    name of the same file put there: same size, and a longer one."""
+    write_file(f'{d}/a', b'old bytes')
+    os.link(f'{d}/a', f'{d}/b')
+    reader = os.open(f'{d}/b', os.O_RDONLY)
+    out = {'before': os.pread(reader, 64, 0).decode()}
+    tick()
+    fd = os.open(f'{d}/a', os.O_WRONLY)
+    os.pwrite(fd, b'new', 0)
+    os.close(fd)
+    out['same_size'] = os.pread(reader, 64, 0).decode()
+    tick()
+    fd = os.open(f'{d}/a', os.O_WRONLY | os.O_APPEND)
+    os.write(fd, b', and more')
+    os.close(fd)
+    out['longer'] = os.pread(reader, 64, 0).decode()
+    os.close(reader)
+    return out
+
+
+@check
 def attrs_around_link(d):
     """A file with one name may have its attributes cached by the kernel (from a create, or from a
     lookup): a link must not leave them stale, under either name or on a handle opened before it,

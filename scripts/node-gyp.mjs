@@ -10,7 +10,7 @@ import path from 'node:path';
 const require = createRequire(import.meta.url);
 
 /** The path of node-gyp's bin script, or null. */
-export function findNodeGyp() {
+function findNodeGyp() {
   const candidates = [];
   if (process.env.npm_config_node_gyp) candidates.push(process.env.npm_config_node_gyp);
   try {
@@ -26,7 +26,7 @@ export function findNodeGyp() {
 }
 
 /** Local Node headers for --nodedir: npm_config_nodedir, else <node prefix> when its include/node matches this Node's major; null otherwise. */
-export function findNodedir() {
+function findNodedir() {
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
   const prefix = path.resolve(path.dirname(process.execPath), '..');
   const inc = path.join(prefix, 'include', 'node');

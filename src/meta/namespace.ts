@@ -612,8 +612,6 @@ export class Namespace {
   /**
    * Applies attribute changes other than size (the file layer owns body changes and passes
    * sizeBytes only together with the body commit). ctime moves with every change, as on ext4.
-   */
-  /**
    * `commitSoon`: the change shows at once and rides on the next commit, which the close of the open
    * file makes at the latest (see commitSoon); the caller says the file is open.
    */

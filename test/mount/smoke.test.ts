@@ -82,6 +82,23 @@ os.close(fd)"`);
   assert.is((await m.sh(`stat -c '%a %u %g %Y' ${m.mountpoint}/changed`)).stdout, '603 1019 1019 1400000000\n');
 });
 
+test('reads of a single-name file do not ask for its attributes each time, though the kernel drops stale pages (patched v8)', async () => {
+  await m.sh(`head -c 65536 /dev/urandom > ${m.mountpoint}/reread`);
+  const asked = async () => (await opsHandled('getattr')) + (await opsHandled('fgetattr'));
+  const before = await asked();
+  // With FUSE_AUTO_INVAL_DATA every read() refreshes expired attributes first; a getattr reply
+  // cached like a lookup's keeps that to about one a second.
+  // The sleep outlasts the attributes of the open's lookup, so the reads' refresh is a getattr.
+  await m.sh(`python3 -c "import os, time
+fd = os.open('${m.mountpoint}/reread', os.O_RDONLY)
+time.sleep(1.2)
+for i in range(200): os.pread(fd, 4096, (i * 4096) % 65536)
+os.close(fd)"`);
+  const sent = (await asked()) - before;
+  // the reads of .stats that count them ask a few themselves (a virtual file is never cached)
+  assert.ok(sent <= 30, `200 reads sent ${sent} getattrs and fgetattrs to the handlers`);
+});
+
 test('reads and writes reach the handlers 1 MiB at a time (patched fuse-native v6), and the body reads back whole', async () => {
   const writesBefore = await opsHandled('write');
   await m.sh(`head -c 8388608 /dev/urandom > /tmp/strata-wide-$$ && dd if=/tmp/strata-wide-$$ of=${m.mountpoint}/wide bs=1M conv=fsync status=none && cmp /tmp/strata-wide-$$ ${m.mountpoint}/wide; rc=$?; rm -f /tmp/strata-wide-$$; exit $rc`);

@@ -1,8 +1,9 @@
-// Where node-gyp and the Node headers are on this machine, for the two native builds of the
-// postinstall (scripts/fuse-native/patch.mjs and scripts/rocksdb-write/build.mjs). Offline first:
-// npm's own node-gyp, and the headers installed with Node when their major version matches.
+// Where node-gyp and the Node headers are on this machine, for the native builds of the postinstall
+// (scripts/fuse-native/patch.mjs, scripts/rocksdb-write/build.mjs, scripts/block-io/build.mjs).
+// Offline first: npm's own node-gyp, and the headers installed with Node when their major version
+// matches. Also the build-and-check routine of the two addons of our own.
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -47,4 +48,49 @@ export function nodeGypRebuildArgs() {
   if (!gyp) throw new Error('node-gyp not found (npm ships it); install npm or add node-gyp as a devDependency');
   const nodedir = findNodedir();
   return [gyp, 'rebuild', '--jobs=max', ...(nodedir ? [`--nodedir=${nodedir}`] : [])];
+}
+
+/**
+ * Builds the addon in `dir` with node-gyp unless it is newer than all its `sources` and passes its
+ * check; then runs `checkScript <addon>` in a child process (a crash there is a failed check, not
+ * ours), and removes an addon that fails it. With `checkOnly`, builds nothing. Exits 1 on failure.
+ */
+export function buildCheckedAddon({ label, dir, addon, sources, checkScript, checkOnly }) {
+  const log = (msg) => console.log(`[${label}] ${msg}`);
+  const fail = (msg) => {
+    console.error(`[${label}] ERROR: ${msg}`);
+    process.exit(1);
+  };
+  const check = () => {
+    const r = spawnSync(process.execPath, [checkScript, addon], { encoding: 'utf8' });
+    return r.status === 0 ? { ok: true, detail: r.stdout.trim() } : { ok: false, detail: (r.stderr || r.stdout || `exit ${r.status ?? r.signal}`).trim() };
+  };
+  const upToDate = fs.existsSync(addon) && sources.every((source) => fs.statSync(source).mtimeMs <= fs.statSync(addon).mtimeMs);
+  if (checkOnly || upToDate) {
+    const result = fs.existsSync(addon) ? check() : { ok: false, detail: `${addon} is not built` };
+    if (result.ok) {
+      log(`${checkOnly ? 'OK' : 'up to date'}: ${result.detail}`);
+      return;
+    }
+    if (checkOnly) fail(`${result.detail}; run node ${path.relative(process.cwd(), path.join(dir, 'build.mjs'))}`);
+  }
+  let gypArgs;
+  try {
+    gypArgs = nodeGypRebuildArgs();
+  } catch (err) {
+    fail(err.message);
+  }
+  const started = Date.now();
+  const r = spawnSync(process.execPath, gypArgs, { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(r.stdout);
+    console.error(r.stderr);
+    fail(`node-gyp rebuild failed (exit ${r.status ?? r.signal})`);
+  }
+  const result = check();
+  if (!result.ok) {
+    fs.rmSync(addon, { force: true });
+    fail(`the built addon failed its check, and was removed: ${result.detail}`);
+  }
+  log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.detail}`);
 }

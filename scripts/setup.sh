@@ -35,6 +35,7 @@ npm ci --no-audit --no-fund
 # The postinstall's native builds, again: no-ops when it made them.
 node scripts/fuse-native/patch.mjs
 node scripts/rocksdb-write/build.mjs
+node scripts/block-io/build.mjs
 npm run build
 chmod +x dist/src/cli/main.js
 npm link --no-audit --no-fund >/dev/null 2>&1 || npm install -g . --no-audit --no-fund >/dev/null

@@ -9,7 +9,7 @@ import { BlockPool } from './io/block-pool.js';
 import { LeaseTable } from './io/leases.js';
 import { OpenFiles } from './io/open-files.js';
 import { UploadQueue } from './io/upload-queue.js';
-import { loadDigests } from './layout/digest.js';
+import { blockIo } from './layout/digest.js';
 import { BLOCK_BYTES, CHUNK_BYTES } from './layout/manifest.js';
 import { GenerationAllocator } from './meta/generations.js';
 import { keys } from './meta/keys.js';
@@ -89,7 +89,7 @@ export class Volume {
   ) {}
 
   static async open(options: VolumeOptions): Promise<Volume> {
-    await loadDigests();
+    blockIo();
     const paths = volumePaths(options.home, options.volume);
     const stored = await readConfig(paths);
     const objectStoreConfig = stored?.objectStore ?? options.objectStore ?? { backend: 'file', root: paths.objectsDir };

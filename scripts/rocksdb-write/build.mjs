@@ -8,13 +8,12 @@
 // The addon restates the leading members of structs of the rocksdb package's binding.cc, so it is
 // built only against the binding.cc it was written for (pinned by its sha256 below).
 
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { nodeGypRebuildArgs } from '../node-gyp.mjs';
+import { buildCheckedAddon } from '../node-gyp.mjs';
 
 const ROCKSDB_VERSION = '5.2.1';
 const BINDING_SHA256 = 'e1490b0535a7005a71425d2a2c4de9bcec535aa6795ddbfac315ef838f5808c2';
@@ -22,7 +21,6 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const addon = path.join(here, 'build', 'Release', 'rocksdb_write.node');
 const sources = ['rocksdb_write.cc', 'binding.gyp', 'check.mjs'].map((name) => path.join(here, name));
 
-const log = (msg) => console.log(`[rocksdb-write] ${msg}`);
 function fail(msg) {
   console.error(`[rocksdb-write] ERROR: ${msg}`);
   process.exit(1);
@@ -39,39 +37,4 @@ if (version !== ROCKSDB_VERSION) fail(`rocksdb ${version} is installed; this add
 const bindingHash = createHash('sha256').update(fs.readFileSync(path.join(packageDir, 'binding.cc'))).digest('hex');
 if (bindingHash !== BINDING_SHA256) fail(`${path.join(packageDir, 'binding.cc')} is not the one this addon is written for (sha256 ${bindingHash}); reinstall it (npm ci)`);
 
-/** Runs check.mjs on the built addon in a child process: a crash there is a failed check, not ours. */
-function check() {
-  const r = spawnSync(process.execPath, [path.join(here, 'check.mjs'), addon], { encoding: 'utf8' });
-  return r.status === 0 ? { ok: true, detail: r.stdout.trim() } : { ok: false, detail: (r.stderr || r.stdout || `exit ${r.status ?? r.signal}`).trim() };
-}
-
-const upToDate = fs.existsSync(addon) && sources.every((source) => fs.statSync(source).mtimeMs <= fs.statSync(addon).mtimeMs);
-if (checkOnly || upToDate) {
-  const result = fs.existsSync(addon) ? check() : { ok: false, detail: `${addon} is not built` };
-  if (!result.ok) {
-    if (checkOnly) fail(`${result.detail}; run node scripts/rocksdb-write/build.mjs`);
-  } else {
-    log(`${checkOnly ? 'OK' : 'up to date'}: ${result.detail}`);
-    process.exit(0);
-  }
-}
-
-let gypArgs;
-try {
-  gypArgs = nodeGypRebuildArgs();
-} catch (err) {
-  fail(err.message);
-}
-const started = Date.now();
-const r = spawnSync(process.execPath, gypArgs, { cwd: here, encoding: 'utf8' });
-if (r.status !== 0) {
-  console.error(r.stdout);
-  console.error(r.stderr);
-  fail(`node-gyp rebuild failed (exit ${r.status ?? r.signal})`);
-}
-const result = check();
-if (!result.ok) {
-  fs.rmSync(addon, { force: true });
-  fail(`the built addon failed its check, and was removed: ${result.detail}`);
-}
-log(`built in ${((Date.now() - started) / 1000).toFixed(1)} s: ${result.detail}`);
+buildCheckedAddon({ label: 'rocksdb-write', dir: here, addon, sources, checkScript: path.join(here, 'check.mjs'), checkOnly });

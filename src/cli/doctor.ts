@@ -1,5 +1,5 @@
 // strata doctor: checks what a mount needs on this machine (/dev/fuse, libfuse 2, fusermount, the
-// patched fuse-native, the rocksdb-write addon), the volume's home (ownership, permissions, free
+// patched fuse-native, the rocksdb-write and block-io addons), the volume's home (ownership, permissions, free
 // space) and its object store (a put, get and delete of a probe key under doctor/). Prints OK or
 // FAIL per check with what to do about a failure; exits 1 if any check failed.
 
@@ -21,6 +21,7 @@ const run = promisify(execFile);
 
 const PATCH_SCRIPT = fileURLToPath(new URL('../../../scripts/fuse-native/patch.mjs', import.meta.url));
 const ROCKSDB_WRITE_SCRIPT = fileURLToPath(new URL('../../../scripts/rocksdb-write/build.mjs', import.meta.url));
+const BLOCK_IO_SCRIPT = fileURLToPath(new URL('../../../scripts/block-io/build.mjs', import.meta.url));
 const LIBRARY_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib', '/usr/local/lib'];
 const MIN_FREE_BYTES = 1024 ** 3;
 const PROBE_BYTES = 4096;
@@ -46,6 +47,7 @@ export async function doctor(argv: string[]): Promise<number> {
     ['fusermount', checkFusermount],
     ['fuse-native patch', () => checkNativeBuild(PATCH_SCRIPT, 'run node scripts/fuse-native/patch.mjs (it rebuilds the addon; needs make, g++ and python3)')],
     ['rocksdb-write addon', () => checkNativeBuild(ROCKSDB_WRITE_SCRIPT, 'run node scripts/rocksdb-write/build.mjs (needs make, g++ and python3); without it metadata writes take the thread pool, which is slower')],
+    ['block-io addon', () => checkNativeBuild(BLOCK_IO_SCRIPT, 'run node scripts/block-io/build.mjs (needs make, gcc and python3); without it no volume opens: it computes the block digests')],
     ['volume home', () => checkHome(options.home, paths.root, paths.socket)],
     ['free space', () => checkFreeSpace(paths.root)],
     ['object store', () => checkObjectStore(paths.configFile, options.objectStore)],

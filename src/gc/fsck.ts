@@ -2,13 +2,13 @@
 // queued object is still reachable, and that every object in the store is reachable, queued or
 // staged. Anything else is a leak; repair queues leaks for GC.
 
-import { blockDigest } from '../layout/digest.js';
 import { stackedEntries, type BlockEntry, type ChunkManifest } from '../layout/manifest.js';
 import { parseBlockObjectKey, volumeObjectPrefix } from '../layout/object-keys.js';
 import { queueObjects } from '../meta/body-records.js';
 import { keys, parseKey } from '../meta/keys.js';
 import { decode } from '../meta/records.js';
 import { Txn } from '../meta/txn.js';
+import { getDigested } from '../object/store.js';
 import type { Volume } from '../volume.js';
 
 export interface FsckProblem {
@@ -69,7 +69,7 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
     if (sizeBytes === undefined) problems.push({ kind: 'missing', objectKey, detail: 'a manifest references it but the store does not have it' });
     else if (sizeBytes < block.objectOffset + block.len) problems.push({ kind: 'short', objectKey, detail: `${sizeBytes} bytes, the manifest needs ${block.objectOffset + block.len}` });
     else {
-      const digest = blockDigest(await volume.store.get(objectKey));
+      const { digestUri: digest } = await getDigested(volume.store, objectKey);
       if (digest !== block.digestUri) problems.push({ kind: 'checksum', objectKey, detail: `content is ${digest}, the manifest says ${block.digestUri}` });
     }
     if (queued.has(objectKey)) problems.push({ kind: 'queued-but-reachable', objectKey, detail: 'queued for GC while a live manifest still references it' });

@@ -1,5 +1,6 @@
 // The read-through block cache: whole objects keyed by object key, bounded in bytes, each checked
-// against its digest when fetched. Concurrent misses for one object share one GET.
+// against its digest when fetched (computed off the main thread: object/store.ts getDigested).
+// Concurrent misses for one object share one GET.
 //
 // Fetches read into block buffers from the pool, and evicted blocks go back to it. Every reader
 // copies out of a cached block before its next macrotask (a hit is copied at once; a fetch is
@@ -8,8 +9,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { IOError } from '../errors.js';
-import { blockDigest } from '../layout/digest.js';
-import type { ObjectStore } from '../object/store.js';
+import { getDigested, type ObjectStore } from '../object/store.js';
 import type { BlockPool } from './block-pool.js';
 
 export interface CacheStats {
@@ -73,13 +73,13 @@ export class BlockCache {
   private async fetch(objectKey: string, digestUri: string): Promise<Buffer> {
     const buffer = this.pool.take();
     let bytes: Buffer;
+    let actual: string;
     try {
-      bytes = await this.store.get(objectKey, undefined, buffer);
+      ({ bytes, digestUri: actual } = await getDigested(this.store, objectKey, buffer));
     } catch (err) {
       this.pool.give(buffer);
       throw err;
     }
-    const actual = blockDigest(bytes);
     if (actual !== digestUri) {
       this.pool.give(buffer);
       throw IOError(`checksum mismatch for object ${objectKey}: expected ${digestUri}, got ${actual} (${bytes.length} bytes)`);

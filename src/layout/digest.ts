@@ -1,19 +1,42 @@
 // Digests: `xxh64:<hex>` per block object (fast, checked on every whole-object read), `sha256:<hex>`
 // for an SDK upload's content, `manifest-sha256:<hex>` for a FUSE write session's manifests.
+//
+// Block digests come from the addon scripts/block-io builds: the same XXH64 (seed 0) as before, in
+// C, and in libuv's thread pool where the caller can wait, so that hashing a 4 MiB block does not
+// hold the main thread, which answers every FUSE request.
 
 import { createHash } from 'node:crypto';
-import xxhash from 'xxhash-wasm';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { IOError } from '../errors.js';
 
-let hasher: Awaited<ReturnType<typeof xxhash>> | undefined;
+/** Where scripts/block-io/build.mjs puts the addon, from dist/src/layout. */
+export const BLOCK_IO_ADDON = fileURLToPath(new URL('../../../scripts/block-io/build/Release/block_io.node', import.meta.url));
 
-/** Loads the wasm hasher once; call before any blockDigest. */
-export async function loadDigests(): Promise<void> {
-  hasher ??= await xxhash();
+type ErrorFirst<T extends unknown[]> = (err: NodeJS.ErrnoException | null, ...results: T) => void;
+
+interface BlockIoAddon {
+  digestAsync(bytes: Uint8Array, callback: ErrorFirst<[string]>): void;
+  /** `size` is -1 when `path` is not a regular file; nothing is read (digest null) when it is larger than `into`. */
+  readObject(path: string, into: Uint8Array, callback: ErrorFirst<[bytesRead: number, size: number, digest: string | null]>): void;
 }
 
-export function blockDigest(bytes: Uint8Array): string {
-  if (!hasher) throw new Error('loadDigests() must run before blockDigest()');
-  return `xxh64:${hasher.h64Raw(bytes).toString(16).padStart(16, '0')}`;
+let addon: BlockIoAddon | undefined;
+
+/** The addon, loaded once per process; a StrataError saying how to build it when it does not load. */
+export function blockIo(): BlockIoAddon {
+  if (addon) return addon;
+  try {
+    addon = createRequire(import.meta.url)(BLOCK_IO_ADDON) as BlockIoAddon;
+    return addon;
+  } catch (err) {
+    throw IOError(`the block digest addon ${BLOCK_IO_ADDON} does not load (${(err as Error).message}); run node scripts/block-io/build.mjs`, err);
+  }
+}
+
+/** The block digest of `bytes`, computed in the thread pool; `bytes` must not change until it resolves. */
+export function blockDigestOffThread(bytes: Uint8Array): Promise<string> {
+  return new Promise((resolve, reject) => blockIo().digestAsync(bytes, (err, digest) => (err ? reject(err) : resolve(digest))));
 }
 
 export function sha256Digest(hash: ReturnType<typeof createHash>): string {

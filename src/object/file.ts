@@ -9,9 +9,10 @@ import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
+import { blockDigestOffThread, blockIo } from '../layout/digest.js';
 import { isDirectWritable } from './aligned-buffer.js';
 import { FsWorker } from './fs-worker.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
+import type { ByteRange, DigestedObject, ObjectInfo, ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange, compareKeys } from './validate.js';
 
 /** Names of in-progress writes; never listed, and no key may end in such a name. */
@@ -181,6 +182,26 @@ export class FileObjectStore implements ObjectStore {
     } finally {
       await file?.close();
     }
+  }
+
+  /** One job in the thread pool opens, reads, digests and closes the object (scripts/block-io). */
+  async getDigested(key: string, into?: Buffer): Promise<DigestedObject> {
+    const path = this.pathOf(key);
+    const target = into ?? Buffer.allocUnsafe(0);
+    let read: { bytesRead: number; sizeBytes: number; digestUri: string | null };
+    try {
+      read = await new Promise((resolve, reject) =>
+        blockIo().readObject(path, target, (err, bytesRead, sizeBytes, digestUri) => (err ? reject(err) : resolve({ bytesRead, sizeBytes, digestUri }))),
+      );
+    } catch (err) {
+      throw this.fail(err, 'reading', key);
+    }
+    if (read.sizeBytes < 0) throw this.notFound(key);
+    if (read.digestUri === null) {
+      const bytes = await this.get(key);
+      return { bytes, digestUri: await blockDigestOffThread(bytes) };
+    }
+    return { bytes: target.subarray(0, read.bytesRead), digestUri: read.digestUri };
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import { parseBlockObjectKey } from '../layout/object-keys.js';
 import { recordObjectRequest, recordObjectsDeleted, type ObjectOp } from '../metrics.js';
-import type { ByteRange, ObjectInfo, ObjectStore } from './store.js';
+import { getDigested, type ByteRange, type DigestedObject, type ObjectInfo, type ObjectStore } from './store.js';
 
 export class MeteredObjectStore implements ObjectStore {
   constructor(private readonly inner: ObjectStore) {}
@@ -20,6 +20,10 @@ export class MeteredObjectStore implements ObjectStore {
 
   get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
     return this.timed('get', key, () => this.inner.get(key, range, into), (bytes) => bytes.length);
+  }
+
+  getDigested(key: string, into?: Buffer): Promise<DigestedObject> {
+    return this.timed('get', key, () => getDigested(this.inner, key, into), (object) => object.bytes.length);
   }
 
   head(key: string): Promise<ObjectInfo | null> {

@@ -1,6 +1,7 @@
 // The object store boundary: immutable objects addressed by key. Every backend (file, s3) implements
 // exactly this; the engine never knows which one it talks to. Keys come from layout/keys.ts only.
 
+import { blockDigestOffThread } from '../layout/digest.js';
 import type { Mutation } from '../meta/kv.js';
 
 export interface ObjectInfo {
@@ -13,6 +14,12 @@ export interface ByteRange {
   offset: number;
   /** number of bytes */
   length: number;
+}
+
+/** A whole object and its block digest (layout/digest.ts). */
+export interface DigestedObject {
+  bytes: Buffer;
+  digestUri: string;
 }
 
 export interface ObjectStore {
@@ -36,6 +43,11 @@ export interface ObjectStore {
    * spares the page faults and GC work of a fresh one); otherwise the result is a new buffer.
    */
   get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer>;
+  /**
+   * The whole object, as `get` reads it, and its block digest, where the store can compute both in
+   * one step off the main thread; stores without it are read by `getDigested` below.
+   */
+  getDigested?(key: string, into?: Buffer): Promise<DigestedObject>;
   /** Size of the object, or null when it does not exist. */
   head(key: string): Promise<ObjectInfo | null>;
   /** Deletes the objects; keys that do not exist are not an error. */
@@ -55,4 +67,11 @@ export interface BatchStaging {
   mutationsFor(key: string, body: Uint8Array): Mutation[] | undefined;
   /** The commit that held those mutations of `body` is in: the object exists from now on. */
   committed(key: string, body: Uint8Array): void;
+}
+
+/** The whole object and its block digest: in one step where `store` can, else a get, then a digest in the thread pool. */
+export async function getDigested(store: ObjectStore, key: string, into?: Buffer): Promise<DigestedObject> {
+  if (store.getDigested) return store.getDigested(key, into);
+  const bytes = await store.get(key, undefined, into);
+  return { bytes, digestUri: await blockDigestOffThread(bytes) };
 }

@@ -11,7 +11,7 @@ import type { LogLevel } from '../log.js';
 import type { Mutation } from '../meta/kv.js';
 import type { FileObjectStore } from './file.js';
 import type { MetadataObjectStore } from './metadata-store.js';
-import type { BatchStaging, ByteRange, ObjectInfo, ObjectStore } from './store.js';
+import { getDigested, type BatchStaging, type ByteRange, type DigestedObject, type ObjectInfo, type ObjectStore } from './store.js';
 import { compareKeys } from './validate.js';
 
 /** Moved objects are synced this long after the first of a batch, or once this many wait. */
@@ -171,17 +171,26 @@ export class WritebackObjectStore implements ObjectStore, BatchStaging {
     }
   }
 
-  async get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+  get(key: string, range?: ByteRange, into?: Buffer): Promise<Buffer> {
+    return this.readFromWhereItIs(key, (store) => store.get(key, range, into));
+  }
+
+  getDigested(key: string, into?: Buffer): Promise<DigestedObject> {
+    return this.readFromWhereItIs(key, (store) => getDigested(store, key, into));
+  }
+
+  /** `read` from the staging place that holds `key`, else from the remote store. */
+  private async readFromWhereItIs<T>(key: string, read: (store: ObjectStore) => Promise<T>): Promise<T> {
     const place = this.stagedIn.get(key);
     if (place) {
       try {
-        return await place.get(key, range, into);
+        return await read(place);
       } catch (err) {
         // Uploaded and removed from staging between the check and the read.
         if (!isStrataError(err, 'ENOENT')) throw err;
       }
     }
-    return this.remote.get(key, range, into);
+    return read(this.remote);
   }
 
   async head(key: string): Promise<ObjectInfo | null> {

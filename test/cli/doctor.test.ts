@@ -18,13 +18,13 @@ test.after.each(async () => {
   await removeDir(home);
 });
 
-const CHECKS = ['/dev/fuse', 'libfuse 2', 'fusermount', 'fuse-native patch', 'rocksdb-write addon', 'volume home', 'free space', 'object store'];
+const CHECKS = ['/dev/fuse', 'libfuse 2', 'fusermount', 'fuse-native patch', 'rocksdb-write addon', 'block-io addon', 'volume home', 'free space', 'object store'];
 
 test('doctor passes every check on this machine and exits 0', async () => {
   const ran = await strata(['doctor', '--home', home], { allowFailure: true });
   assert.is(ran.code, 0, ran.stdout);
   for (const check of CHECKS) assert.match(ran.stdout, new RegExp(`^OK +${check.replace('/', '\\/')}: `, 'm'));
-  assert.match(ran.stdout, /^all 8 checks passed$/m);
+  assert.match(ran.stdout, /^all 9 checks passed$/m);
 });
 
 test('doctor probes an existing volume\'s object store with a put, get and delete under doctor/', async () => {
@@ -45,7 +45,7 @@ test('doctor fails clearly with a bogus S3 endpoint: the check, the cause and wh
   assert.match(ran.stdout, new RegExp(`^FAIL +object store: s3:http://127\\.0\\.0\\.1:${port}/nothing/ .*writing the probe object doctor/\\S+ failed: .*ECONNREFUSED`, 'm'));
   assert.match(ran.stdout, new RegExp(`^ +fix: check that the server at http://127\\.0\\.0\\.1:${port} runs`, 'm'));
   assert.match(ran.stdout, /^OK +\/dev\/fuse: /m, 'the other checks still run');
-  assert.match(ran.stdout, /^1 of 8 checks failed$/m);
+  assert.match(ran.stdout, /^1 of 9 checks failed$/m);
 });
 
 test('doctor fails a volume home that others can write, and says how to fix it', async () => {

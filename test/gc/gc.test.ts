@@ -107,10 +107,10 @@ test('gc keeps an object a read in flight is using, whatever the grace', async (
   const v = await tv.reopen({ cacheBytes: 1 });
   let openGate!: () => void;
   const gate = new Promise<void>((resolve) => (openGate = resolve));
-  const realGet = v.store.get.bind(v.store);
-  v.store.get = async (key, range) => {
+  const realGetDigested = v.store.getDigested!.bind(v.store);
+  v.store.getDigested = async (key, into) => {
     await gate;
-    return realGet(key, range);
+    return realGetDigested(key, into);
   };
   const inode = await v.namespace.resolve('/big');
   const body = await FileBody.load(v.bodyContext, inode);

@@ -253,14 +253,14 @@ test('a write that arrives while publish compacts a deep chunk is kept', async (
   // A second writer's write lands while compaction reads the visible bytes back (a call-through
   // observer on the store makes the interleaving exact).
   const concurrent = Buffer.from('written during compaction');
-  const get = volume.store.get.bind(volume.store);
+  const getDigested = volume.store.getDigested!.bind(volume.store);
   let pending = true;
-  volume.store.get = (key, range) => {
+  volume.store.getDigested = (key, into) => {
     if (pending) {
       pending = false;
       body.write(500_000, concurrent);
     }
-    return get(key, range);
+    return getDigested(key, into);
   };
   const last = bytes(99, 100);
   body.write(20_000, last);

@@ -18,9 +18,10 @@ import { allocAligned } from '../../src/object/aligned-buffer.js';
 import { FileObjectStore } from '../../src/object/file.js';
 import { MetadataObjectStore } from '../../src/object/metadata-store.js';
 import { openObjectStore } from '../../src/object/open.js';
-import type { ObjectInfo, ObjectStore } from '../../src/object/store.js';
+import { getDigested, type ObjectInfo, type ObjectStore } from '../../src/object/store.js';
 import { cephRgwSkipReason, startCephRgw } from '../helpers/ceph-rgw.js';
 import { startS3rver } from '../helpers/s3rver.js';
+import { referenceDigest } from '../helpers/reference-digest.js';
 import { makeTempDir, removeDir } from '../helpers/tmp.js';
 import { expectError } from './expect.js';
 
@@ -113,6 +114,23 @@ function contractSuite(name: string, startBackend: () => Promise<Backend>) {
     await expectError(store!.get('into/missing', undefined, into), 'ENOENT', 'into/missing');
     const reads = await Promise.all(Array.from({ length: 6 }, () => store!.get('into/large', undefined, Buffer.alloc(4 * 1024 * 1024))));
     for (const read of reads) assert.ok(read.equals(large), 'concurrent gets each get the whole object');
+  });
+
+  test('getDigested returns the whole object and its block digest, in the buffer given where it fits', async ({ store }) => {
+    const bodies = { 'digested/block': randomBytes(4 * 1024 * 1024), 'digested/odd': randomBytes(4097), 'digested/empty': Buffer.alloc(0) };
+    for (const [key, body] of Object.entries(bodies)) await store!.put(key, body);
+    const into = Buffer.alloc(4 * 1024 * 1024);
+    for (const [key, body] of Object.entries(bodies)) {
+      const got = await getDigested(store!, key, into);
+      assert.ok(got.bytes.equals(body), `body of ${key}`);
+      assert.is(got.digestUri, await referenceDigest(body), `digest of ${key}`);
+      if (body.length > 0) assert.is(got.bytes.buffer, into.buffer, `${key} is read into the buffer given`);
+    }
+    const tooSmall = Buffer.alloc(100);
+    const large = await getDigested(store!, 'digested/odd', tooSmall);
+    assert.ok(large.bytes.equals(bodies['digested/odd']), 'a body larger than the buffer comes back whole');
+    assert.is(large.digestUri, await referenceDigest(bodies['digested/odd']), 'with its digest');
+    await expectError(getDigested(store!, 'digested/missing', into), 'ENOENT', 'digested/missing');
   });
 
   test('get of a missing key fails with ENOENT naming the key', async ({ store }) => {
@@ -270,6 +288,12 @@ fileOnly('a write in progress (a temp file) is never listed and its name cannot 
   assert.equal((await listAll(store, '')).map((o) => o.key), ['blocks/a']);
   await expectError(store.put('blocks/.tmp-x', Buffer.from('x')), 'EINVAL');
   await expectError(store.get('blocks/.tmp-0123abcd'), 'EINVAL');
+});
+
+fileOnly('getDigested of a key that names a folder, or runs through a file, fails with ENOENT naming the key', async ({ store }) => {
+  await store.put('blocks/v/1/0', Buffer.from('body'));
+  await expectError(getDigested(store, 'blocks/v/1', Buffer.alloc(4096)), 'ENOENT', 'blocks/v/1');
+  await expectError(getDigested(store, 'blocks/v/1/0/under', Buffer.alloc(4096)), 'ENOENT', 'blocks/v/1/0/under');
 });
 
 // A crash then leaves nothing the caller's record does not lead cleanup to.

@@ -1,0 +1,348 @@
+// Block digests (XXH64, seed 0) and whole-object reads of the file backend, off the main thread.
+//
+// A FUSE mount answers every request on Node's main thread, so its CPU there bounds a cold read.
+// Through fs/promises a 4 MiB block object costs that thread seven trips through the thread pool
+// (open, fstat, four 1 MiB reads, close) and a digest in WebAssembly that first copies the block
+// into the module's memory: about 0.8 s of a 1 GiB read's 1.8 s. Here one pool job opens, reads,
+// digests and closes the object, and the main thread sees only its completion.
+//
+//   digestAsync(bytes, cb(err, digest))                       digest: "xxh64:<16 hex digits>"
+//   readObject(path, into, cb(err, bytesRead, size, digest))
+// Both run in libuv's thread pool. readObject's size is -1 when the path is not a regular file, and
+// it reads nothing (bytesRead 0, digest null) when the file is larger than `into`. An error has the
+// errno name as its code.
+
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+// ---- XXH64 (Yann Collet's xxHash, 64-bit variant), written from its specification ---------------
+
+static const uint64_t PRIME1 = 0x9E3779B185EBCA87ULL;
+static const uint64_t PRIME2 = 0xC2B2AE3D27D4EB4FULL;
+static const uint64_t PRIME3 = 0x165667B19E3779F9ULL;
+static const uint64_t PRIME4 = 0x85EBCA77C2B2AE63ULL;
+static const uint64_t PRIME5 = 0x27D4EB2F165667C5ULL;
+
+static inline uint64_t rotl64(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+// The specification reads words little-endian; so does every machine Strata builds on (x86-64, arm64).
+static inline uint64_t read64(const uint8_t *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static inline uint32_t read32(const uint8_t *p) {
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static inline uint64_t round64(uint64_t acc, uint64_t input) {
+  acc += input * PRIME2;
+  acc = rotl64(acc, 31);
+  return acc * PRIME1;
+}
+
+static inline uint64_t merge64(uint64_t acc, uint64_t lane) {
+  acc ^= round64(0, lane);
+  return acc * PRIME1 + PRIME4;
+}
+
+static uint64_t xxh64(const uint8_t *p, size_t len) {
+  const uint8_t *const end = p + len;
+  uint64_t h;
+  if (len >= 32) {
+    uint64_t v1 = PRIME1 + PRIME2, v2 = PRIME2, v3 = 0, v4 = -PRIME1;
+    const uint8_t *const limit = end - 32;
+    do {
+      v1 = round64(v1, read64(p));
+      v2 = round64(v2, read64(p + 8));
+      v3 = round64(v3, read64(p + 16));
+      v4 = round64(v4, read64(p + 24));
+      p += 32;
+    } while (p <= limit);
+    h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) + rotl64(v4, 18);
+    h = merge64(h, v1);
+    h = merge64(h, v2);
+    h = merge64(h, v3);
+    h = merge64(h, v4);
+  } else {
+    h = PRIME5;
+  }
+  h += (uint64_t)len;
+  for (; p + 8 <= end; p += 8) h = rotl64(h ^ round64(0, read64(p)), 27) * PRIME1 + PRIME4;
+  if (p + 4 <= end) {
+    h = rotl64(h ^ ((uint64_t)read32(p) * PRIME1), 23) * PRIME2 + PRIME3;
+    p += 4;
+  }
+  for (; p < end; p++) h = rotl64(h ^ ((uint64_t)*p * PRIME5), 11) * PRIME1;
+  h ^= h >> 33;
+  h *= PRIME2;
+  h ^= h >> 29;
+  h *= PRIME3;
+  h ^= h >> 32;
+  return h;
+}
+
+/** "xxh64:" and 16 hex digits, as layout/digest.ts names a block's digest; `out` holds 23 bytes. */
+static void format_digest(uint64_t h, char *out) { snprintf(out, 23, "xxh64:%016llx", (unsigned long long)h); }
+
+// ---- N-API plumbing ---------------------------------------------------------------------------
+
+#define CHECK(env, call)                                               \
+  do {                                                                 \
+    if ((call) != napi_ok) {                                           \
+      napi_throw_error((env), NULL, "block_io: " #call " failed");     \
+      return NULL;                                                     \
+    }                                                                  \
+  } while (0)
+
+/** The bytes of a Buffer or other ArrayBufferView argument; NULL (and a thrown TypeError) otherwise. */
+static napi_value bytes_of(napi_env env, napi_value value, uint8_t **data, size_t *len) {
+  bool is_view = false;
+  CHECK(env, napi_is_typedarray(env, value, &is_view));
+  if (!is_view) {
+    napi_throw_type_error(env, NULL, "block_io: expected a Buffer or Uint8Array");
+    return NULL;
+  }
+  napi_typedarray_type type;
+  napi_value array_buffer;
+  size_t offset;
+  void *raw;
+  CHECK(env, napi_get_typedarray_info(env, value, &type, len, &raw, &array_buffer, &offset));
+  if (type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "block_io: expected a Buffer or Uint8Array");
+    return NULL;
+  }
+  *data = (uint8_t *)raw;
+  return value;
+}
+
+/** A pool job: its input buffer is held by a reference until the job completes. */
+typedef struct {
+  napi_async_work work;
+  napi_ref bytes_ref;
+  napi_ref callback_ref;
+  uint8_t *bytes;
+  size_t capacity;
+  char *path;
+  int error;           // errno of a failed readObject, else 0
+  int64_t size;        // the file's size; -1 when it is not a regular file
+  size_t bytes_read;
+  int digested;
+  char digest[23];
+} Job;
+
+static void free_job(napi_env env, Job *job) {
+  if (job->bytes_ref) napi_delete_reference(env, job->bytes_ref);
+  if (job->callback_ref) napi_delete_reference(env, job->callback_ref);
+  if (job->work) napi_delete_async_work(env, job->work);
+  free(job->path);
+  free(job);
+}
+
+static napi_value errno_error(napi_env env, int error, const char *path) {
+  const char *name;
+  switch (error) {
+    case ENOENT: name = "ENOENT"; break;
+    case ENOTDIR: name = "ENOTDIR"; break;
+    case EISDIR: name = "EISDIR"; break;
+    case EACCES: name = "EACCES"; break;
+    case EPERM: name = "EPERM"; break;
+    case EIO: name = "EIO"; break;
+    case EMFILE: name = "EMFILE"; break;
+    case ENFILE: name = "ENFILE"; break;
+    case ENOMEM: name = "ENOMEM"; break;
+    case ELOOP: name = "ELOOP"; break;
+    case ENAMETOOLONG: name = "ENAMETOOLONG"; break;
+    default: name = "EIO"; break;
+  }
+  char message[512];
+  snprintf(message, sizeof message, "%s: %s, reading '%s'", name, strerror(error), path ? path : "");
+  napi_value code, text, err, errno_value;
+  napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &text);
+  napi_create_error(env, code, text, &err);
+  napi_create_int32(env, -error, &errno_value);
+  napi_set_named_property(env, err, "errno", errno_value);
+  return err;
+}
+
+static void call_back(napi_env env, Job *job, size_t argc, napi_value *argv) {
+  napi_value callback, global, ignored;
+  napi_get_reference_value(env, job->callback_ref, &callback);
+  napi_get_global(env, &global);
+  free_job(env, job);
+  // A throwing callback surfaces as Node's uncaught exception, as from any other async completion.
+  if (napi_call_function(env, global, callback, argc, argv, &ignored) == napi_pending_exception) {
+    napi_value exception;
+    napi_get_and_clear_last_exception(env, &exception);
+    napi_fatal_exception(env, exception);
+  }
+}
+
+/** Creates and queues a job for `execute`/`complete`, holding `bytes_value` and the callback. */
+static napi_value queue_job(napi_env env, Job *job, napi_value bytes_value, napi_value callback, const char *name,
+                            napi_async_execute_callback execute, napi_async_complete_callback complete) {
+  napi_valuetype type;
+  if (napi_typeof(env, callback, &type) != napi_ok || type != napi_function) {
+    free_job(env, job);
+    napi_throw_type_error(env, NULL, "block_io: the last argument must be a callback");
+    return NULL;
+  }
+  napi_value resource_name;
+  if (napi_create_reference(env, bytes_value, 1, &job->bytes_ref) != napi_ok ||
+      napi_create_reference(env, callback, 1, &job->callback_ref) != napi_ok ||
+      napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resource_name) != napi_ok ||
+      napi_create_async_work(env, NULL, resource_name, execute, complete, job, &job->work) != napi_ok ||
+      napi_queue_async_work(env, job->work) != napi_ok) {
+    free_job(env, job);
+    napi_throw_error(env, NULL, "block_io: could not queue the job");
+    return NULL;
+  }
+  return NULL;
+}
+
+// ---- digestAsync ------------------------------------------------------------------------------
+
+static void digest_execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = (Job *)data;
+  format_digest(xxh64(job->bytes, job->capacity), job->digest);
+  job->digested = 1;
+}
+
+static void digest_complete(napi_env env, napi_status status, void *data) {
+  Job *job = (Job *)data;
+  napi_value argv[2];
+  napi_get_null(env, &argv[0]);
+  napi_create_string_utf8(env, job->digest, NAPI_AUTO_LENGTH, &argv[1]);
+  if (status != napi_ok) {
+    napi_value text;
+    napi_create_string_utf8(env, "block_io: the digest job was cancelled", NAPI_AUTO_LENGTH, &text);
+    napi_create_error(env, NULL, text, &argv[0]);
+  }
+  call_back(env, job, 2, argv);
+}
+
+static napi_value digest_async(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "block_io: digestAsync takes a Buffer and a callback");
+    return NULL;
+  }
+  Job *job = calloc(1, sizeof(Job));
+  if (!job) {
+    napi_throw_error(env, NULL, "block_io: out of memory");
+    return NULL;
+  }
+  if (!bytes_of(env, argv[0], &job->bytes, &job->capacity)) {
+    free(job);
+    return NULL;
+  }
+  return queue_job(env, job, argv[0], argv[1], "strata:digest", digest_execute, digest_complete);
+}
+
+// ---- readObject -------------------------------------------------------------------------------
+
+static void read_execute(napi_env env, void *data) {
+  (void)env;
+  Job *job = (Job *)data;
+  int fd = open(job->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    job->error = errno;
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    job->error = errno;
+  } else if (!S_ISREG(st.st_mode)) {
+    job->size = -1;
+  } else {
+    job->size = st.st_size;
+    if ((uint64_t)st.st_size <= job->capacity) {
+      size_t filled = 0;
+      while (filled < (size_t)st.st_size) {
+        ssize_t n = pread(fd, job->bytes + filled, (size_t)st.st_size - filled, (off_t)filled);
+        if (n < 0) {
+          if (errno == EINTR) continue;
+          job->error = errno;
+          break;
+        }
+        if (n == 0) break;
+        filled += (size_t)n;
+      }
+      if (!job->error) {
+        job->bytes_read = filled;
+        format_digest(xxh64(job->bytes, filled), job->digest);
+        job->digested = 1;
+      }
+    }
+  }
+  close(fd);
+}
+
+static void read_complete(napi_env env, napi_status status, void *data) {
+  Job *job = (Job *)data;
+  napi_value argv[4];
+  if (status != napi_ok || job->error) {
+    argv[0] = errno_error(env, status != napi_ok ? ECANCELED : job->error, job->path);
+    call_back(env, job, 1, argv);
+    return;
+  }
+  napi_get_null(env, &argv[0]);
+  napi_create_double(env, (double)job->bytes_read, &argv[1]);
+  napi_create_double(env, (double)job->size, &argv[2]);
+  if (job->digested) napi_create_string_utf8(env, job->digest, NAPI_AUTO_LENGTH, &argv[3]);
+  else napi_get_null(env, &argv[3]);
+  call_back(env, job, 4, argv);
+}
+
+static napi_value read_object(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "block_io: readObject takes a path, a Buffer and a callback");
+    return NULL;
+  }
+  size_t path_len;
+  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &path_len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "block_io: the path must be a string");
+    return NULL;
+  }
+  Job *job = calloc(1, sizeof(Job));
+  if (!job || !(job->path = malloc(path_len + 1))) {
+    free(job);
+    napi_throw_error(env, NULL, "block_io: out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, argv[0], job->path, path_len + 1, &path_len);
+  if (!bytes_of(env, argv[1], &job->bytes, &job->capacity)) {
+    free(job->path);
+    free(job);
+    return NULL;
+  }
+  return queue_job(env, job, argv[1], argv[2], "strata:readObject", read_execute, read_complete);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor properties[] = {
+      {"digestAsync", NULL, digest_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"readObject", NULL, read_object, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  CHECK(env, napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties));
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

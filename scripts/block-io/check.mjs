@@ -1,5 +1,6 @@
-// Checks block_io.node: digests of known inputs, and a readObject of a file (with the digest
-// digestAsync gives its bytes), of a folder, of a file too large for its buffer and of a missing path.
+// Checks block_io.node: digests of known inputs, the same digest from both digest calls, and a
+// readObject of a file (with the digest its bytes have), of a folder, of a file too large for its
+// buffer and of a missing path.
 // Prints one line; exits 1 on a wrong result.
 //   node scripts/block-io/check.mjs <path of block_io.node>
 
@@ -9,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { digestAsync, readObject } = require(process.argv[2]);
-const digest = (bytes) => new Promise((resolve, reject) => digestAsync(bytes, (err, d) => (err ? reject(err) : resolve(d))));
+const { digest, digestAsync, readObject } = require(process.argv[2]);
+const digestInPool = (bytes) => new Promise((resolve, reject) => digestAsync(bytes, (err, d) => (err ? reject(err) : resolve(d))));
 
 /** A deterministic body of `length` bytes. */
 const pattern = (length) => Buffer.from(Array.from({ length }, (_, i) => (i * 31 + (i >> 8)) & 0xff));
@@ -25,9 +26,13 @@ const expect = (what, actual, wanted) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'strata-block-io-'));
 try {
-  for (const [text, wanted] of KNOWN) expect(`digest of "${text}"`, await digest(Buffer.from(text)), wanted);
+  for (const [text, wanted] of KNOWN) {
+    expect(`digest of "${text}"`, digest(Buffer.from(text)), wanted);
+    expect(`digestAsync of "${text}"`, await digestInPool(Buffer.from(text)), wanted);
+  }
   const body = pattern(4 * 1024 * 1024 + 13);
-  const whole = await digest(body);
+  const whole = await digestInPool(body);
+  expect('digest of a large body', digest(body), whole);
   const file = join(dir, 'object');
   writeFileSync(file, body);
   const read = (path, into) => new Promise((resolve, reject) => readObject(path, into, (err, bytesRead, size, d) => (err ? reject(err) : resolve({ bytesRead, size, d }))));

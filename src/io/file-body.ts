@@ -11,7 +11,7 @@
 // Reads overlay the three layers, so the writer's own reads see its bytes at once.
 
 import { IOError, isStrataError, NoSpace, type StrataError } from '../errors.js';
-import { blockDigestOffThread, manifestDigest } from '../layout/digest.js';
+import { blockDigest, manifestDigest } from '../layout/digest.js';
 import {
   canonicalManifest, clipEntries, normalizeManifest, overlay, shadowedEntries, stackedEntries,
   type BlockEntry, type ChunkManifest, type Slice,
@@ -318,7 +318,7 @@ export class FileBody {
         const objectKey = await this.nextObjectKey(block.chunkIndex, block.blockIndex);
         if (segment.dropped) return;
         // A truncate while the key was pending may have cut the entry: keep its length.
-        segment.entry = { ...segment.entry, objectKey, digestUri: await blockDigestOffThread(bytes) };
+        segment.entry = { ...segment.entry, objectKey, digestUri: await blockDigest(bytes) };
         segment.bytes = bytes;
         segment.releaseLease = this.ctx.leases.acquire([objectKey]);
         segment.stagedWith = (publishing && this.ctx.batchStaging?.mutationsFor(objectKey, bytes)) || null;

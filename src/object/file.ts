@@ -9,7 +9,7 @@ import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
-import { blockDigestOffThread, blockIo } from '../layout/digest.js';
+import { blockDigest, blockIo } from '../layout/digest.js';
 import { isDirectWritable } from './aligned-buffer.js';
 import { FsWorker } from './fs-worker.js';
 import type { ByteRange, DigestedObject, ObjectInfo, ObjectStore } from './store.js';
@@ -199,7 +199,7 @@ export class FileObjectStore implements ObjectStore {
     if (read.sizeBytes < 0) throw this.notFound(key);
     if (read.digestUri === null) {
       const bytes = await this.get(key);
-      return { bytes, digestUri: await blockDigestOffThread(bytes) };
+      return { bytes, digestUri: await blockDigest(bytes) };
     }
     return { bytes: target.subarray(0, read.bytesRead), digestUri: read.digestUri };
   }

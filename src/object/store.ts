@@ -1,7 +1,7 @@
 // The object store boundary: immutable objects addressed by key. Every backend (file, s3) implements
 // exactly this; the engine never knows which one it talks to. Keys come from layout/keys.ts only.
 
-import { blockDigestOffThread } from '../layout/digest.js';
+import { blockDigest } from '../layout/digest.js';
 import type { Mutation } from '../meta/kv.js';
 
 export interface ObjectInfo {
@@ -73,5 +73,5 @@ export interface BatchStaging {
 export async function getDigested(store: ObjectStore, key: string, into?: Buffer): Promise<DigestedObject> {
   if (store.getDigested) return store.getDigested(key, into);
   const bytes = await store.get(key, undefined, into);
-  return { bytes, digestUri: await blockDigestOffThread(bytes) };
+  return { bytes, digestUri: await blockDigest(bytes) };
 }

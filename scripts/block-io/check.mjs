@@ -1,6 +1,6 @@
 // Checks block_io.node: digests of known inputs, the same digest from both digest calls, and a
 // readObject of a file (with the digest its bytes have), of a folder, of a file too large for its
-// buffer and of a missing path.
+// buffer and of a missing path; syncs of paths that exist and do not, and of a file system.
 // Prints one line; exits 1 on a wrong result.
 //   node scripts/block-io/check.mjs <path of block_io.node>
 
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(import.meta.url);
-const { digest, digestAsync, readObject } = require(process.argv[2]);
+const { digest, digestAsync, readObject, syncPaths, syncFileSystem } = require(process.argv[2]);
 const digestInPool = (bytes) => new Promise((resolve, reject) => digestAsync(bytes, (err, d) => (err ? reject(err) : resolve(d))));
 
 /** A deterministic body of `length` bytes. */
@@ -45,6 +45,11 @@ try {
   expect('readObject of a folder', `${folder.bytesRead} ${folder.size}`, '0 -1');
   const missing = await read(join(dir, 'missing'), into).then(() => 'read', (err) => err.code);
   expect('readObject of a missing file', missing, 'ENOENT');
+  const synced = (call) => new Promise((resolve) => call((err) => resolve(err ? `${err.code} ${err.path}` : 'ok')));
+  expect('syncPaths of a file and its folder', await synced((cb) => syncPaths([file], [dir], cb)), 'ok');
+  expect('syncPaths of a missing file', await synced((cb) => syncPaths([file, join(dir, 'missing')], [dir], cb)), `ENOENT ${join(dir, 'missing')}`);
+  expect('syncPaths of a file as a folder', await synced((cb) => syncPaths([], [file], cb)), `ENOTDIR ${file}`);
+  expect('syncFileSystem', await synced((cb) => syncFileSystem(dir, cb)), 'ok');
   console.log(`block_io works (xxh64 of ${body.length} bytes: ${whole})`);
 } finally {
   rmSync(dir, { recursive: true, force: true });

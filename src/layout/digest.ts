@@ -27,6 +27,10 @@ interface BlockIoAddon {
   digestAsync(bytes: Uint8Array, callback: ErrorFirst<[string]>): void;
   /** `size` is -1 when `path` is not a regular file; nothing is read (digest null) when it is larger than `into`. */
   readObject(path: string, into: Uint8Array, callback: ErrorFirst<[bytesRead: number, size: number, digest: string | null]>): void;
+  /** fdatasync of each file, then fsync of each folder, in one job; an error's `path` names what failed. */
+  syncPaths(files: string[], folders: string[], callback: ErrorFirst<[]>): void;
+  /** syncfs(2) of the file system `path` is on. */
+  syncFileSystem(path: string, callback: ErrorFirst<[]>): void;
 }
 
 let addon: BlockIoAddon | undefined;

@@ -2,12 +2,10 @@
 // (`blocks/v/1/2/0/0` -> `<root>/blocks/v/1/2/0/0`). Writes go to a temp file that is renamed into
 // place, so a reader sees a whole object or none.
 
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
 import { blockDigest, blockIo } from '../layout/digest.js';
 import { isDirectWritable } from './aligned-buffer.js';
@@ -42,12 +40,11 @@ const DIRECT_WRITE_CALL_BYTES = 1024 * 1024;
  */
 const READ_CALL_BYTES = 1024 * 1024;
 /**
- * From this many objects on, persist() syncs the whole file system (`sync --file-system`) in one
- * call: each object and its folder would cost a sync apiece, and small objects have a folder each.
+ * From this many objects on, persist() syncs the whole file system (syncfs) in one call: each
+ * object and its folder would cost a sync apiece, and small objects have a folder each. A rename
+ * is durable only once its folder is synced, so persist() syncs folders too.
  */
 const SYNCFS_MIN_KEYS = 64;
-
-const run = promisify(execFile);
 
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -126,35 +123,26 @@ export class FileObjectStore implements ObjectStore {
     }
   }
 
+  /** The objects, then their folders, synced in one thread-pool job (scripts/block-io). */
   async persist(keys: string[]): Promise<void> {
     if (keys.length >= SYNCFS_MIN_KEYS) return this.syncFileSystem();
-    const dirs = new Set<string>();
-    await Promise.all(
-      keys.map(async (key) => {
-        const path = this.pathOf(key);
-        dirs.add(dirname(path));
-        const file = await open(path, 'r').catch((err: unknown) => {
-          throw this.fail(err, 'syncing', key);
-        });
-        try {
-          await file.datasync();
-        } catch (err) {
-          throw this.fail(err, 'syncing', key);
-        } finally {
-          await file.close();
-        }
-      }),
-    );
-    await Promise.all([...dirs].map(syncDir));
+    const paths = keys.map((key) => this.pathOf(key));
+    const dirs = [...new Set(paths.map((path) => dirname(path)))];
+    try {
+      await new Promise<void>((resolve, reject) => blockIo().syncPaths(paths, dirs, (err) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      const failedAt = paths.indexOf((err as NodeJS.ErrnoException).path ?? '');
+      if (failedAt >= 0) throw this.fail(err, 'syncing', keys[failedAt]!);
+      throw IOError(`syncing folder ${(err as NodeJS.ErrnoException).path} of ${this.description} failed: ${(err as Error).message}`, err);
+    }
   }
 
   /** syncfs(2) of the file system the store is on: every object and folder written so far is on disk after it. */
   private async syncFileSystem(): Promise<void> {
     try {
-      await run('sync', ['--file-system', this.root]);
+      await new Promise<void>((resolve, reject) => blockIo().syncFileSystem(this.root, (err) => (err ? reject(err) : resolve())));
     } catch (err) {
-      const detail = (err as { stderr?: string }).stderr?.trim() || (err as Error).message;
-      throw IOError(`syncing the file system of ${this.description} failed: ${detail}`, err);
+      throw IOError(`syncing the file system of ${this.description} failed: ${(err as Error).message}`, err);
     }
   }
 
@@ -332,12 +320,3 @@ function tempNameFor(path: string): string {
   return `${TEMP_PREFIX}${basename(path)}.${randomBytes(8).toString('hex')}`;
 }
 
-/** A rename is durable only once its folder is synced; until then a crash may lose the object. */
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

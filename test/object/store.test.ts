@@ -358,6 +358,17 @@ fileOnly('larger objects deleted at once or closed right after their puts: the f
   assert.equal((await readdir(join(ctx.root, 'big'))).sort(), ['1', '3', '5', '7'], 'no temp files left');
 });
 
+fileOnly('persist syncs what exists, fails naming the key of a missing object, and takes 64 or more keys at once', async ({ store }) => {
+  const keys = Array.from({ length: 70 }, (_, i) => `p/${i % 7}/${i}`);
+  for (const key of keys) await store.put(key, randomBytes(100));
+  await store.persist(keys.slice(0, 3));
+  await store.persist(keys);
+  const failure = await store.persist(['p/0/0', 'p/9/missing']).then(() => null, (err: unknown) => err as Error & { code: string });
+  assert.ok(failure, 'persist of a missing object fails');
+  assert.is(failure!.code, 'EIO');
+  assert.match(failure!.message, /syncing object p\/9\/missing in file:.*ENOENT/);
+});
+
 // fincore shows what of a file the page cache holds: a direct write leaves nothing there.
 fileOnly('a whole block in a page-aligned buffer is written past the page cache; any other body goes through it', async ({ root, store }) => {
   const run = promisify(execFile);

@@ -175,6 +175,7 @@ export class FileObjectStore implements ObjectStore {
   /** One job in the thread pool opens, reads, digests and closes the object (scripts/block-io). */
   async getDigested(key: string, into?: Buffer): Promise<DigestedObject> {
     const path = this.pathOf(key);
+    // Without a buffer, the job only learns that the object does not fit, and get() sizes one.
     const target = into ?? Buffer.allocUnsafe(0);
     let read: { bytesRead: number; sizeBytes: number; digestUri: string | null };
     try {

@@ -69,7 +69,7 @@ export interface BatchStaging {
   committed(key: string, body: Uint8Array): void;
 }
 
-/** The whole object and its block digest: in one step where `store` can, else a get, then a digest in the thread pool. */
+/** The whole object and its block digest: in one step where `store` can, else a get, then blockDigest. */
 export async function getDigested(store: ObjectStore, key: string, into?: Buffer): Promise<DigestedObject> {
   if (store.getDigested) return store.getDigested(key, into);
   const bytes = await store.get(key, undefined, into);

@@ -207,6 +207,49 @@ static void call_back(napi_env env, Job *job, size_t argc, napi_value *argv) {
   }
 }
 
+/** The call's first `count` arguments into `argv`; false, and a TypeError saying `usage`, when fewer came. */
+static bool arguments_of(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *usage) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < count) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  return true;
+}
+
+/** A copy of the string `value`; NULL, and a thrown error, when it is not a string or memory ran out. */
+static char *string_of(napi_env env, napi_value value) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "block_io: every path must be a string");
+    return NULL;
+  }
+  char *copy = malloc(len + 1);
+  if (!copy) {
+    napi_throw_error(env, NULL, "block_io: out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, value, copy, len + 1, &len);
+  return copy;
+}
+
+/** A zeroed job; NULL, and a thrown error, when memory ran out. */
+static Job *new_job(napi_env env) {
+  Job *job = calloc(1, sizeof(Job));
+  if (!job) napi_throw_error(env, NULL, "block_io: out of memory");
+  return job;
+}
+
+/** A new job on the bytes of `bytes_value`; NULL, and a thrown error, when it holds none. */
+static Job *job_on_bytes(napi_env env, napi_value bytes_value) {
+  Job *job = new_job(env);
+  if (job && !bytes_of(env, bytes_value, &job->bytes, &job->capacity)) {
+    free_job(env, job);
+    return NULL;
+  }
+  return job;
+}
+
 /** Creates and queues a job for `execute`/`complete`, holding `bytes_value` (if any) and the callback. */
 static napi_value queue_job(napi_env env, Job *job, napi_value bytes_value, napi_value callback, const char *name,
                             napi_async_execute_callback execute, napi_async_complete_callback complete) {
@@ -232,16 +275,10 @@ static napi_value queue_job(napi_env env, Job *job, napi_value bytes_value, napi
 // ---- digest / digestAsync ---------------------------------------------------------------------
 
 static napi_value digest(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 1) {
-    napi_throw_type_error(env, NULL, "block_io: digest takes a Buffer");
-    return NULL;
-  }
   uint8_t *data;
   size_t len;
-  if (!bytes_of(env, argv[0], &data, &len)) return NULL;
+  if (!arguments_of(env, info, 1, argv, "block_io: digest takes a Buffer") || !bytes_of(env, argv[0], &data, &len)) return NULL;
   char text[23];
   format_digest(xxh64(data, len), text);
   napi_value result;
@@ -270,22 +307,10 @@ static void digest_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value digest_async(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 2) {
-    napi_throw_type_error(env, NULL, "block_io: digestAsync takes a Buffer and a callback");
-    return NULL;
-  }
-  Job *job = calloc(1, sizeof(Job));
-  if (!job) {
-    napi_throw_error(env, NULL, "block_io: out of memory");
-    return NULL;
-  }
-  if (!bytes_of(env, argv[0], &job->bytes, &job->capacity)) {
-    free(job);
-    return NULL;
-  }
+  if (!arguments_of(env, info, 2, argv, "block_io: digestAsync takes a Buffer and a callback")) return NULL;
+  Job *job = job_on_bytes(env, argv[0]);
+  if (!job) return NULL;
   return queue_job(env, job, argv[0], argv[1], "strata:digest", digest_execute, digest_complete);
 }
 
@@ -345,28 +370,12 @@ static void read_complete(napi_env env, napi_status status, void *data) {
 }
 
 static napi_value read_object(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "block_io: readObject takes a path, a Buffer and a callback");
-    return NULL;
-  }
-  size_t path_len;
-  if (napi_get_value_string_utf8(env, argv[0], NULL, 0, &path_len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "block_io: the path must be a string");
-    return NULL;
-  }
-  Job *job = calloc(1, sizeof(Job));
-  if (!job || !(job->path = malloc(path_len + 1))) {
-    free(job);
-    napi_throw_error(env, NULL, "block_io: out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, argv[0], job->path, path_len + 1, &path_len);
-  if (!bytes_of(env, argv[1], &job->bytes, &job->capacity)) {
-    free(job->path);
-    free(job);
+  if (!arguments_of(env, info, 3, argv, "block_io: readObject takes a path, a Buffer and a callback")) return NULL;
+  Job *job = job_on_bytes(env, argv[1]);
+  if (!job) return NULL;
+  if (!(job->path = string_of(env, argv[0]))) {
+    free_job(env, job);
     return NULL;
   }
   return queue_job(env, job, argv[1], argv[2], "strata:readObject", read_execute, read_complete);
@@ -428,42 +437,26 @@ static bool append_paths(napi_env env, napi_value value, Job *job) {
   job->paths = grown;
   for (uint32_t i = 0; i < length; i++) {
     napi_value element;
-    size_t path_len;
-    if (napi_get_element(env, value, i, &element) != napi_ok || napi_get_value_string_utf8(env, element, NULL, 0, &path_len) != napi_ok) {
-      napi_throw_type_error(env, NULL, "block_io: every path must be a string");
+    if (napi_get_element(env, value, i, &element) != napi_ok) {
+      napi_throw_error(env, NULL, "block_io: could not read the list of paths");
       return false;
     }
-    char *path = malloc(path_len + 1);
-    if (!path) {
-      napi_throw_error(env, NULL, "block_io: out of memory");
-      return false;
-    }
-    napi_get_value_string_utf8(env, element, path, path_len + 1, &path_len);
+    char *path = string_of(env, element);
+    if (!path) return false;
     job->paths[job->path_count++] = path;
   }
   return true;
 }
 
 static napi_value sync_paths(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) {
-    napi_throw_type_error(env, NULL, "block_io: syncPaths takes files, folders and a callback");
-    return NULL;
-  }
-  Job *job = calloc(1, sizeof(Job));
-  if (!job) {
-    napi_throw_error(env, NULL, "block_io: out of memory");
-    return NULL;
-  }
+  if (!arguments_of(env, info, 3, argv, "block_io: syncPaths takes files, folders and a callback")) return NULL;
+  Job *job = new_job(env);
+  if (!job) return NULL;
   // A job that fails here is freed with what it holds; job->path only ever points into job->paths.
-  if (!append_paths(env, argv[0], job)) {
-    free_job(env, job);
-    return NULL;
-  }
+  bool listed = append_paths(env, argv[0], job);
   job->file_count = job->path_count;
-  if (!append_paths(env, argv[1], job)) {
+  if (!listed || !append_paths(env, argv[1], job)) {
     free_job(env, job);
     return NULL;
   }
@@ -471,21 +464,14 @@ static napi_value sync_paths(napi_env env, napi_callback_info info) {
 }
 
 static napi_value sync_file_system(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  size_t path_len;
-  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &path_len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "block_io: syncFileSystem takes a path and a callback");
+  if (!arguments_of(env, info, 2, argv, "block_io: syncFileSystem takes a path and a callback")) return NULL;
+  Job *job = new_job(env);
+  if (!job) return NULL;
+  if (!(job->path = string_of(env, argv[0]))) {
+    free_job(env, job);
     return NULL;
   }
-  Job *job = calloc(1, sizeof(Job));
-  if (!job || !(job->path = malloc(path_len + 1))) {
-    free(job);
-    napi_throw_error(env, NULL, "block_io: out of memory");
-    return NULL;
-  }
-  napi_get_value_string_utf8(env, argv[0], job->path, path_len + 1, &path_len);
   return queue_job(env, job, NULL, argv[1], "strata:syncFileSystem", sync_file_system_execute, sync_complete);
 }
 

@@ -89,6 +89,7 @@ export class Volume {
   ) {}
 
   static async open(options: VolumeOptions): Promise<Volume> {
+    // Without the block digest addon no block can be written or read: say so before anything opens.
     blockIo();
     const paths = volumePaths(options.home, options.volume);
     const stored = await readConfig(paths);

@@ -16,7 +16,7 @@ export const BLOCK_IO_ADDON = fileURLToPath(new URL('../../../scripts/block-io/b
 type ErrorFirst<T extends unknown[]> = (err: NodeJS.ErrnoException | null, ...results: T) => void;
 
 /**
- * Inputs up to this size are digested on the calling thread. Queueing a job for the pool cost the
+ * Inputs smaller than this are digested on the calling thread. Queueing a job for the pool cost the
  * main thread about 40 us a call while small files were written (.probe/perffiles.sh), as long
  * as digesting 256 KiB here.
  */
@@ -35,7 +35,7 @@ interface BlockIoAddon {
 
 let addon: BlockIoAddon | undefined;
 
-/** The addon, loaded once per process; a StrataError saying how to build it when it does not load. */
+/** The addon, loaded once per process; an EIO saying how to build it when it does not load. */
 export function blockIo(): BlockIoAddon {
   if (addon) return addon;
   try {

@@ -2,6 +2,7 @@
 // the workers together. Everything that uses a volume (mount, CLI, tests) starts here.
 
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { blockIo } from './block-io.js';
 import { Invalid, IOError } from './errors.js';
 import { volumePaths, type VolumePaths } from './home.js';
 import { BlockCache } from './io/block-cache.js';
@@ -9,7 +10,6 @@ import { BlockPool } from './io/block-pool.js';
 import { LeaseTable } from './io/leases.js';
 import { OpenFiles } from './io/open-files.js';
 import { UploadQueue } from './io/upload-queue.js';
-import { blockIo } from './layout/digest.js';
 import { BLOCK_BYTES, CHUNK_BYTES } from './layout/manifest.js';
 import { GenerationAllocator } from './meta/generations.js';
 import { keys } from './meta/keys.js';

@@ -7,10 +7,10 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Invalid, IOError, NoSpace, NotFound, StrataError } from '../errors.js';
-import { blockDigest, blockIo } from '../layout/digest.js';
+import { readObject, syncFileSystem, syncPaths, type ObjectRead } from '../block-io.js';
 import { isDirectWritable } from './aligned-buffer.js';
 import { FsWorker } from './fs-worker.js';
-import type { ByteRange, DigestedObject, ObjectInfo, ObjectStore } from './store.js';
+import { getThenDigest, type ByteRange, type DigestedObject, type ObjectInfo, type ObjectStore } from './store.js';
 import { assertValidKey, assertValidPrefix, assertValidRange, compareKeys } from './validate.js';
 
 /** Names of in-progress writes; never listed, and no key may end in such a name. */
@@ -129,7 +129,7 @@ export class FileObjectStore implements ObjectStore {
     const paths = keys.map((key) => this.pathOf(key));
     const dirs = [...new Set(paths.map((path) => dirname(path)))];
     try {
-      await new Promise<void>((resolve, reject) => blockIo().syncPaths(paths, dirs, (err) => (err ? reject(err) : resolve())));
+      await syncPaths(paths, dirs);
     } catch (err) {
       const failedAt = paths.indexOf((err as NodeJS.ErrnoException).path ?? '');
       if (failedAt >= 0) throw this.fail(err, 'syncing', keys[failedAt]!);
@@ -140,7 +140,7 @@ export class FileObjectStore implements ObjectStore {
   /** syncfs(2) of the file system the store is on: every object and folder written so far is on disk after it. */
   private async syncFileSystem(): Promise<void> {
     try {
-      await new Promise<void>((resolve, reject) => blockIo().syncFileSystem(this.root, (err) => (err ? reject(err) : resolve())));
+      await syncFileSystem(this.root);
     } catch (err) {
       throw IOError(`syncing the file system of ${this.description} failed: ${(err as Error).message}`, err);
     }
@@ -177,19 +177,14 @@ export class FileObjectStore implements ObjectStore {
     const path = this.pathOf(key);
     // Without a buffer, the job only learns that the object does not fit, and get() sizes one.
     const target = into ?? Buffer.allocUnsafe(0);
-    let read: { bytesRead: number; sizeBytes: number; digestUri: string | null };
+    let read: ObjectRead;
     try {
-      read = await new Promise((resolve, reject) =>
-        blockIo().readObject(path, target, (err, bytesRead, sizeBytes, digestUri) => (err ? reject(err) : resolve({ bytesRead, sizeBytes, digestUri }))),
-      );
+      read = await readObject(path, target);
     } catch (err) {
       throw this.fail(err, 'reading', key);
     }
     if (read.sizeBytes < 0) throw this.notFound(key);
-    if (read.digestUri === null) {
-      const bytes = await this.get(key);
-      return { bytes, digestUri: await blockDigest(bytes) };
-    }
+    if (read.digestUri === null) return getThenDigest(this, key);
     return { bytes: target.subarray(0, read.bytesRead), digestUri: read.digestUri };
   }
 

@@ -70,8 +70,12 @@ export interface BatchStaging {
 }
 
 /** The whole object and its block digest: in one step where `store` can, else a get, then blockDigest. */
-export async function getDigested(store: ObjectStore, key: string, into?: Buffer): Promise<DigestedObject> {
-  if (store.getDigested) return store.getDigested(key, into);
+export function getDigested(store: ObjectStore, key: string, into?: Buffer): Promise<DigestedObject> {
+  return store.getDigested ? store.getDigested(key, into) : getThenDigest(store, key, into);
+}
+
+/** A get of the whole object, then its blockDigest. */
+export async function getThenDigest(store: ObjectStore, key: string, into?: Buffer): Promise<DigestedObject> {
   const bytes = await store.get(key, undefined, into);
   return { bytes, digestUri: await blockDigest(bytes) };
 }

@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { blockDigest, blockIo } from '../../src/layout/digest.js';
+import { blockIo } from '../../src/block-io.js';
+import { blockDigest } from '../../src/layout/digest.js';
 import { referenceDigest } from '../helpers/reference-digest.js';
 
 const source = randomBytes(5 * 1024 * 1024);

@@ -4,12 +4,13 @@
 // Strata's mount options (scripts/bench-null-fs.mjs), the ceiling for any fuse-native filesystem;
 // Strata on the file backend and on s3rver (also in write-back mode); s3rver's own PUT and GET rates
 // with the AWS SDK (4 MiB objects, 8 in flight), the bar for Strata's sequential figures on s3rver;
-// s3fs and rclone on s3rver when installed. Every
+// s3fs and rclone on s3rver when installed; and, for random reads only, Strata on the file backend
+// with readahead off (strata-file-ra0), the bar for its random reads with readahead on. Every
 // workload runs through the kernel with ordinary tools (dd, fio, ls, tar, rsync) or
 // scripts/bench-worker.mjs, each in a child process and capped in time; every FUSE server runs in
 // its own child process.
 //
-//   scripts/bench [--quick] [--targets local,null,strata-file,s3rver,strata-s3,strata-s3-wb,s3fs,rclone]
+//   scripts/bench [--quick] [--targets local,null,strata-file,strata-file-ra0,s3rver,strata-s3,strata-s3-wb,s3fs,rclone]
 //                 [--workloads seq,parallel,randread,files-1k,files-10k,stat,ls,untar,rsync]
 //                 [--rounds <n>] [--json <file>] [--cap <seconds>] [--work-dir <dir>] [--keep]
 //
@@ -35,7 +36,7 @@ const S3_RAW = join(ROOT, 'scripts/bench-s3-raw.mjs');
 const S3RVER_HELPER = join(ROOT, 'dist/test/helpers/s3rver.js');
 const MiB = 1024 * 1024;
 
-const ALL_TARGETS = ['local', 'null', 'strata-file', 's3rver', 'strata-s3', 'strata-s3-wb', 's3fs', 'rclone'];
+const ALL_TARGETS = ['local', 'null', 'strata-file', 'strata-file-ra0', 's3rver', 'strata-s3', 'strata-s3-wb', 's3fs', 'rclone'];
 const ALL_WORKLOADS = ['seq', 'parallel', 'randread', 'files-1k', 'files-10k', 'stat', 'ls', 'untar', 'rsync'];
 
 // ---------------------------------------------------------------------------------------------
@@ -561,6 +562,13 @@ function makeTargets(work) {
       label: 'Strata, file backend',
       start: () => strata('strata-file', [], {}),
     },
+    'strata-file-ra0': {
+      label: 'Strata, file backend, readahead off (--readahead 0)',
+      /** A control: strata-file's random reads must be no slower than these. */
+      controlFor: 'strata-file',
+      workloads: ['randread'],
+      start: () => strata('strata-file-ra0', ['--readahead', '0'], {}),
+    },
     s3rver: {
       label: "s3rver's own PUT / GET rate (AWS SDK)",
       /** Only the sequential figures: PUT and GET of the same amount of data as the dd runs. */
@@ -730,6 +738,7 @@ function report(results, metrics, targets, ratios, header) {
     'Each s3 target runs on its own s3rver (one Node process, on the same disk): it bounds what strata-s3, s3fs and rclone can reach.',
     "The s3rver column is s3rver's own rate with the AWS SDK (4 MiB objects, 8 in flight): PUT under seq write, GET under seq read.",
     "strata-s3-wb is Strata mounted with --writeback: close returns once the objects are staged in the volume's home.",
+    ...(targets.includes('strata-file-ra0') ? ['strata-file-ra0 is strata-file with --readahead 0 (no readahead in Strata nor in the kernel), run for random reads only: file/file-ra0 >= 1 means readahead does not slow them.'] : []),
   );
   return lines.join('\n');
 }
@@ -810,7 +819,8 @@ async function main() {
   const runTarget = async (name) => {
     const def = targetDefs[name];
     const result = { label: def.label, status: 'ok', metrics: {} };
-    if (stopping) return undefined;
+    const targetWorkloads = options.workloads.filter((w) => !def.workloads || def.workloads.includes(w));
+    if (stopping || targetWorkloads.length === 0) return undefined;
     if (def.requires && !(await commandExists(def.requires))) {
       result.status = 'not installed';
       say(`${name}: not installed`);
@@ -837,7 +847,7 @@ async function main() {
       say(`${name}: mounting`);
       target = await def.start();
       target.state = {};
-      for (const workload of options.workloads) {
+      for (const workload of targetWorkloads) {
         if (stopping) break;
         const keys = metrics.filter((m) => m.workload === workload).map((m) => m.key);
         if (!target.alive()) {
@@ -891,15 +901,17 @@ async function main() {
   const results = Object.fromEntries(Object.entries(rounds).map(([name, runs]) => [name, mergeRounds(runs, metrics)]));
 
   const ran = options.targets.filter((t) => results[t]);
-  const strataTargets = ran.filter((t) => t.startsWith('strata') && results[t].status === 'ok');
+  const isControl = (t) => Boolean(targetDefs[t].controlFor);
+  const strataTargets = ran.filter((t) => t.startsWith('strata') && !isControl(t) && results[t].status === 'ok');
   const others = ran.filter((t) => !t.startsWith('strata') && results[t].status === 'ok');
+  const controlsOf = (s) => ran.filter((c) => targetDefs[c].controlFor === s && results[c].status === 'ok');
   // Strata on s3rver is compared with s3rver itself and the s3 peers; Strata on files with them only when it ran alone.
   const onS3 = (s) => s.startsWith('strata-s3');
   const peersOf = (s) => others.filter((o) => !['s3rver', 's3fs', 'rclone'].includes(o) || onS3(s) || !strataTargets.some(onS3));
   const ratios = {};
   for (const s of strataTargets) {
-    for (const o of peersOf(s)) {
-      const key = `${s.replace('strata-', '')}/${o}`;
+    for (const o of [...peersOf(s), ...controlsOf(s)]) {
+      const key = `${s.replace('strata-', '')}/${o.replace('strata-', '')}`;
       ratios[key] = {};
       for (const m of metrics) {
         const r = ratioOf(m, results[s].metrics[m.key], results[o].metrics[m.key]);

@@ -84,4 +84,20 @@ test('with --rounds, each figure is the median of the rounds, every round kept',
   }
 });
 
+test('strata-file-ra0 runs random reads only, with readahead off, and gives file/file-ra0', async () => {
+  const dir = await makeTempDir('bench-ra0');
+  try {
+    const { stdout, report } = await runBench(dir, ['--quick', '--targets', 'strata-file,strata-file-ra0', '--workloads', 'seq,randread']);
+    const control = report.targets['strata-file-ra0']!;
+    assert.is(control.status, 'ok');
+    assert.equal(Object.keys(control.metrics), ['randread'], 'the control runs random reads only');
+    assert.ok(control.metrics['randread']!.value! > 0, `randread ${JSON.stringify(control.metrics['randread'])}`);
+    assert.ok(report.ratios['file/file-ra0']?.['randread']?.value! > 0, 'ratio file/file-ra0 randread');
+    assert.is(report.ratios['file-ra0/strata-file'], undefined, 'the control is no subject of its own');
+    assert.match(stdout, 'file/file-ra0');
+  } finally {
+    await removeDir(dir);
+  }
+});
+
 test.run();

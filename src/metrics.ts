@@ -209,6 +209,7 @@ volumeCounter('strata_block_cache_evictions_total', 'blocks evicted from the cac
 volumeGauge('strata_block_cache_bytes', 'bytes held by the block cache', (w) => w.volume.cache.currentStats().bytes);
 volumeGauge('strata_uploads_in_flight', 'object PUTs of write sessions running now', (w) => w.volume.bodyContext.uploads.inFlight);
 volumeGauge('strata_dirty_bytes', 'sealed write-session bytes waiting for or in upload (back-pressure starts at the limit)', (w) => w.volume.bodyContext.uploads.bytesHeld);
+volumeGauge('strata_dirty_limit_bytes', 'writers wait while more than this is dirty (--max-dirty)', (w) => w.volume.bodyContext.uploads.limitBytes);
 volumeGauge('strata_metadata_version', 'the version of the newest metadata commit', (w) => w.volume.kv.currentVersion());
 volumeGauge('strata_gc_queue_objects', 'objects queued for GC (unreachable, waiting for grace, pins or leases)', async (w) => (await cachedRecordCounts(w.volume)).gcQueue);
 volumeGauge('strata_staged_objects', 'uploaded objects not yet committed (cleaned up after the grace window)', async (w) => (await cachedRecordCounts(w.volume)).staged);

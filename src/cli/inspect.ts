@@ -60,7 +60,7 @@ export async function status(argv: string[]): Promise<number> {
     ['pins', String(report.pins)],
     ['gc queue', `${report.gcQueue} objects queued, ${report.staged} staged`],
     ['cache', `hit rate ${percent(report.cache.hitRate)} (${report.cache.hits} hits, ${report.cache.misses} misses, ${report.cache.evictions} evictions), ${formatBytes(report.cache.bytes)} held`],
-    ['uploads', `${report.uploadsInFlight} in flight, ${formatBytes(report.dirtyBytes)} dirty, ${report.writebackPending} staged objects not yet in the object store`],
+    ['uploads', `${report.uploadsInFlight} in flight, ${formatBytes(report.dirtyBytes)} dirty (limit ${formatBytes(report.dirtyLimitBytes)}), ${report.writebackPending} staged objects not yet in the object store`],
   ];
   for (const [key, value] of lines) process.stdout.write(`${key.padEnd(10)} ${value}\n`);
   return 0;

@@ -15,6 +15,7 @@ import { serveMetrics } from '../control/metrics-http.js';
 import type { OperationContext } from '../control/operations.js';
 import { startGcWorker } from '../gc/run.js';
 import { cleanupStaged } from '../gc/staged.js';
+import { BLOCK_BYTES } from '../layout/manifest.js';
 import { findPin } from '../snapshot/pins.js';
 import { Volume } from '../volume.js';
 import { isFuseMounted, mountVolume, recoverStaleMount } from '../../mount/run.js';
@@ -36,13 +37,14 @@ const MOUNT_FLAGS = {
   snapshot: 'string',
   'allow-other': 'boolean',
   'cache-size': 'bytes',
+  'max-dirty': 'bytes',
   readahead: 'bytes',
   grace: 'duration',
   'metrics-port': 'integer',
   'log-level': 'string',
 } as const;
 
-const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--writeback [--upload-delay <duration>]] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--readahead <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
+const MOUNT_USAGE = `strata mount <dir> [--foreground] [--read-only] [--writeback [--upload-delay <duration>]] [--snapshot <name>] [--allow-other] [--cache-size <bytes>] [--max-dirty <bytes>] [--readahead <bytes>] [--grace <duration>] [--metrics-port <port>] [--log-level debug|info|warn|error] ${VOLUME_USAGE}`;
 
 /** `.stats` keeps one text this long, so a getattr and the open and reads after it agree on its size. */
 const STATS_TEXT_TTL_MS = 1000;
@@ -65,6 +67,8 @@ export async function mount(argv: string[]): Promise<number> {
     throw new UsageError('--writeback is for writing; it cannot go with --read-only or --snapshot');
   }
   if (flags['upload-delay'] !== undefined && flags.writeback !== true) throw new UsageError('--upload-delay applies to --writeback only');
+  const maxDirtyBytes = flags['max-dirty'] as number | undefined;
+  if (maxDirtyBytes !== undefined && maxDirtyBytes < BLOCK_BYTES) throw new UsageError(`--max-dirty must be at least ${BLOCK_BYTES / 1024 / 1024}M (one block), not ${maxDirtyBytes} bytes`);
   const options = volumeOptions(flags);
   await checkVolumeHome(options, { mayCreate: true });
   if (!flags.foreground) return detach(argv, volumePaths(options.home, options.volume).logFile);
@@ -72,7 +76,7 @@ export async function mount(argv: string[]): Promise<number> {
   setLogLevel(logLevel);
   if (await recoverStaleMount(mountpoint)) log('warn', 'recovered a stale mount point left by a process that died', { mountpoint });
   const readOnly = flags['read-only'] === true || flags.snapshot !== undefined;
-  const volume = await Volume.open({ ...options, readOnly, writeback: flags.writeback === true, uploadDelayMs: flags['upload-delay'] as number | undefined, readaheadBytes: flags.readahead as number | undefined, cacheBytes: flags['cache-size'] as number | undefined });
+  const volume = await Volume.open({ ...options, readOnly, writeback: flags.writeback === true, uploadDelayMs: flags['upload-delay'] as number | undefined, readaheadBytes: flags.readahead as number | undefined, cacheBytes: flags['cache-size'] as number | undefined, maxDirtyBytes });
   const cleanups: Array<() => Promise<unknown>> = [() => volume.close()];
   const cleanUp = async () => {
     for (const step of cleanups.reverse()) await step().catch((err: unknown) => log('error', 'stopping failed', { cause: err instanceof Error ? err.message : String(err) }));

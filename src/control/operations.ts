@@ -76,6 +76,8 @@ export interface StatusReport {
   cache: { hits: number; misses: number; evictions: number; bytes: number; hitRate: number | null };
   uploadsInFlight: number;
   dirtyBytes: number;
+  /** writers wait while more than this is dirty (`--max-dirty`) */
+  dirtyLimitBytes: number;
   /** objects staged in write-back mode that the object store does not hold yet */
   writebackPending: number;
 }
@@ -129,6 +131,7 @@ async function status(ctx: OperationContext): Promise<StatusReport> {
     cache: { ...cache, hitRate: cache.hits + cache.misses === 0 ? null : cache.hits / (cache.hits + cache.misses) },
     uploadsInFlight: volume.bodyContext.uploads.inFlight,
     dirtyBytes: volume.bodyContext.uploads.bytesHeld,
+    dirtyLimitBytes: volume.bodyContext.uploads.limitBytes,
     writebackPending: volume.store instanceof WritebackObjectStore ? volume.store.pendingUploads : 0,
   };
 }

@@ -13,6 +13,10 @@ export class UploadQueue {
     return this.heldBytes;
   }
 
+  get limitBytes(): number {
+    return this.maxHeldBytes;
+  }
+
   get inFlight(): number {
     return this.active;
   }

@@ -43,6 +43,8 @@ const USAGE_ERRORS: Array<[string[], RegExp]> = [
   [['mount', NOT_A_DIR, '--cache-size', 'lots'], /"lots" is not a size/],
   [['mount', NOT_A_DIR, '--cache-size'], /--cache-size needs a value/],
   [['mount', NOT_A_DIR, '--cache-size', '99999999999999999999T'], /is too large/],
+  [['mount', NOT_A_DIR, '--max-dirty', '1M'], /--max-dirty must be at least 4M \(one block\), not 1048576 bytes/],
+  [['mount', NOT_A_DIR, '--max-dirty', 'plenty'], /"plenty" is not a size/],
   [['mount', NOT_A_DIR, '--grace', '5'], /needs a unit/],
   [['mount', NOT_A_DIR, '--grace', '-1s'], /is not a duration/],
   [['mount', NOT_A_DIR, '--grace', '1fortnight'], /is not a duration/],

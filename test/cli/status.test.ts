@@ -14,7 +14,7 @@ const test = suite('strata status');
 const FIELDS = [
   'volume', 'backend', 'home', 'mounted', 'mountpoint', 'pid', 'uptimeSeconds', 'logFile', 'metricsUrl',
   'metadataVersion', 'metadataBytes', 'objects', 'objectBytes', 'inodes', 'files', 'directories', 'fileBytes',
-  'pins', 'gcQueue', 'staged', 'historyRecords', 'cache', 'uploadsInFlight', 'dirtyBytes', 'writebackPending',
+  'pins', 'gcQueue', 'staged', 'historyRecords', 'cache', 'uploadsInFlight', 'dirtyBytes', 'dirtyLimitBytes', 'writebackPending',
 ].sort();
 
 test('status --json on a volume with no mount reports every field with its sizes and counts', async () => {
@@ -44,6 +44,7 @@ test('status --json on a volume with no mount reports every field with its sizes
     assert.equal(Object.keys(report.cache as object).sort(), ['bytes', 'evictions', 'hitRate', 'hits', 'misses']);
     assert.is(report.uploadsInFlight, 0);
     assert.is(report.dirtyBytes, 0);
+    assert.is(report.dirtyLimitBytes, 256 * 1024 * 1024, 'the default dirty cap');
     assert.is(report.writebackPending, 0);
     const metrics = (await strata(['status', '--metrics', '--home', home])).stdout;
     assert.match(metrics, /^strata_volume_info\{volume="default",backend="file:[^"]+"\} 1$/m, 'with no mount, the metrics describe the volume opened for them');
@@ -53,8 +54,8 @@ test('status --json on a volume with no mount reports every field with its sizes
   }
 });
 
-test('status through a live mount names the mount, its pid and uptime, and reads its cache', async () => {
-  const m = await startMount();
+test('status through a live mount names the mount, its pid and uptime, its dirty cap, and reads its cache', async () => {
+  const m = await startMount({ args: ['--max-dirty', '64M'] });
   try {
     await m.sh(`head -c 3000000 /dev/urandom > ${m.mountpoint}/f && cat ${m.mountpoint}/f > /dev/null`);
     const report = JSON.parse((await m.strata(['status', '--json'])).stdout) as Record<string, any>;
@@ -68,12 +69,14 @@ test('status through a live mount names the mount, its pid and uptime, and reads
     assert.is(report.files, 1);
     assert.ok(report.cache.hits + report.cache.misses > 0, 'the read went through the block cache');
     assert.type(report.cache.hitRate, 'number');
+    assert.is(report.dirtyLimitBytes, 64 * 1024 * 1024, '--max-dirty 64M');
     const text = (await m.strata(['status'])).stdout;
     for (const label of ['volume', 'backend', 'mount', 'log', 'metadata', 'objects', 'files', 'pins', 'gc queue', 'cache', 'uploads']) {
       assert.match(text, new RegExp(`^${label} +\\S`, 'm'), `no "${label}" line in:\n${text}`);
     }
     assert.match(text, new RegExp(`^mount +${m.mountpoint} \\(pid \\d+, up \\d+s\\)$`, 'm'));
     assert.match(text, /^cache +hit rate \d+\.\d%/m);
+    assert.match(text, /^uploads +0 in flight, 0 B dirty \(limit 64\.0 MiB\)/m);
   } finally {
     await m.cleanup();
   }

@@ -40,7 +40,7 @@ test('file operations through the mount show up in the op latency histograms and
   assert.ok(sample(text, 'strata_object_bytes_total', 'op="put"')! >= FILE_BYTES, 'bytes PUT');
   assert.ok(sample(text, 'strata_publishes_total')! >= 1, 'the close published');
   assert.ok(sample(text, 'strata_metadata_write_duration_seconds_count')! >= 1, 'metadata writes');
-  for (const name of ['strata_block_cache_hits_total', 'strata_block_cache_misses_total', 'strata_block_cache_evictions_total', 'strata_block_cache_bytes', 'strata_uploads_in_flight', 'strata_dirty_bytes', 'strata_gc_queue_objects', 'strata_gc_reclaimed_objects_total', 'strata_history_records', 'strata_pins', 'strata_compactions_total', 'strata_mount_uptime_seconds']) {
+  for (const name of ['strata_block_cache_hits_total', 'strata_block_cache_misses_total', 'strata_block_cache_evictions_total', 'strata_block_cache_bytes', 'strata_uploads_in_flight', 'strata_dirty_bytes', 'strata_dirty_limit_bytes', 'strata_gc_queue_objects', 'strata_gc_reclaimed_objects_total', 'strata_history_records', 'strata_pins', 'strata_compactions_total', 'strata_mount_uptime_seconds']) {
     assert.ok(sample(text, name) !== undefined, `${name} missing`);
   }
   assert.match(text, /strata_volume_info\{volume="default",backend="file:[^"]+"\} 1/);

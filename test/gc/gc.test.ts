@@ -6,6 +6,7 @@ import { collectHistory } from '../../src/gc/history-gc.js';
 import { collectObjects } from '../../src/gc/object-gc.js';
 import { runGc } from '../../src/gc/run.js';
 import { FileBody } from '../../src/io/file-body.js';
+import { parseBlockObjectKey } from '../../src/layout/object-keys.js';
 import { keys } from '../../src/meta/keys.js';
 import { ROOT_INO } from '../../src/meta/records.js';
 import type { ObjectStore } from '../../src/object/store.js';
@@ -185,6 +186,27 @@ test('fsck reports a block whose bytes no longer match its checksum', async () =
   const report = await fsck(v);
   assert.not.ok(report.clean);
   assert.is(report.problems[0]!.kind, 'checksum');
+});
+
+test('fsck checks objects several at a time and still reports each damaged one, in manifest order, with progress for all', async () => {
+  const v = tv.volume;
+  for (let i = 0; i < 30; i++) await writeFile(v, `f${String(i).padStart(2, '0')}`, randomBytes(1000 + i));
+  const objectKeys = await storedKeys(v.store);
+  assert.is(objectKeys.length, 30);
+  // Damage three of them three ways: other bytes of the same size, too few bytes, gone.
+  const [changed, shortened, removed] = [objectKeys[4]!, objectKeys[17]!, objectKeys[25]!];
+  const changedSize = (await v.store.get(changed)).length;
+  await v.store.delete([changed, shortened, removed]);
+  await v.store.put(changed, randomBytes(changedSize));
+  await v.store.put(shortened, randomBytes(10));
+  const progress: number[] = [];
+  const report = await fsck(v, { onProgress: (done, total) => progress.push(done * 1000 + total) });
+  assert.not.ok(report.clean);
+  const expected = new Map([[changed, 'checksum'], [shortened, 'short'], [removed, 'missing']]);
+  // One block per file: manifests are scanned by inode, so that is the order of the report.
+  const manifestOrder = [...expected.keys()].sort((a, b) => parseBlockObjectKey(a)!.ino - parseBlockObjectKey(b)!.ino);
+  assert.equal(report.problems.map((p) => [p.kind, p.objectKey]), manifestOrder.map((key) => [expected.get(key), key]));
+  assert.equal(progress, Array.from({ length: 30 }, (_, i) => (i + 1) * 1000 + 30), 'one progress step per object, counting up to all');
 });
 
 test.run();

@@ -45,6 +45,8 @@ const READ_CALL_BYTES = 1024 * 1024;
  * is durable only once its folder is synced, so persist() syncs folders too.
  */
 const SYNCFS_MIN_KEYS = 64;
+/** Entries of a large folder a listing looks at before their turn (see walk). */
+const LIST_AHEAD = 16;
 
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | null)?.code;
@@ -249,32 +251,73 @@ export class FileObjectStore implements ObjectStore {
    * Yields the objects under the folder for `folderKey` (`''` or ending in '/') in key order.
    * Sorting each folder's names with '/' appended to subfolders gives the global key order, since
    * every key under `a/` sorts exactly where `a/` does among its siblings.
+   *
+   * Each object costs a stat, and each small object a chain of folders of its own, so one call at
+   * a time made a listing a trip through the thread pool per folder and per object. A folder with
+   * more than LIST_AHEAD entries (a volume's inode folders) is streamed, and LIST_AHEAD of its
+   * entries are looked at ahead of their turn: each subfolder read whole (one inode's objects),
+   * each object stat'ed. Smaller folders are streamed in order.
    */
   private async *walk(folderKey: string, prefix: string): AsyncGenerator<ObjectInfo> {
+    const children = await this.childrenOf(folderKey, prefix);
+    if (children.length <= LIST_AHEAD) {
+      for (const child of children) {
+        if (child.isDir) yield* this.walk(child.key, prefix);
+        else {
+          const info = await this.objectInfo(child.key);
+          if (info) yield info;
+        }
+      }
+      return;
+    }
+    const ahead: Array<Promise<ObjectInfo[]>> = [];
+    const lookAt = (i: number) => {
+      const child = children[i]!;
+      const found = child.isDir ? this.collect(child.key, prefix) : this.objectInfo(child.key).then((info) => (info ? [info] : []));
+      // Read later, or never if the caller stops early: a failure is thrown where it is awaited.
+      found.catch(() => undefined);
+      ahead[i] = found;
+    };
+    for (let i = 0; i < Math.min(LIST_AHEAD, children.length); i++) lookAt(i);
+    for (let i = 0; i < children.length; i++) {
+      if (i + LIST_AHEAD < children.length) lookAt(i + LIST_AHEAD);
+      const found = await ahead[i]!;
+      delete ahead[i];
+      yield* found;
+    }
+  }
+
+  /** Every object under the folder for `folderKey`, in key order. */
+  private async collect(folderKey: string, prefix: string): Promise<ObjectInfo[]> {
+    const found: ObjectInfo[] = [];
+    for await (const info of this.walk(folderKey, prefix)) found.push(info);
+    return found;
+  }
+
+  /** The folder's objects and subfolders that may hold keys under `prefix`, in key order. */
+  private async childrenOf(folderKey: string, prefix: string): Promise<Array<{ key: string; isDir: boolean }>> {
     let entries;
     try {
       entries = await readdir(join(this.root, folderKey), { withFileTypes: true });
     } catch (err) {
-      if (isAbsent(err)) return;
+      if (isAbsent(err)) return [];
       throw this.fail(err, 'listing', folderKey || prefix);
     }
-    const children = entries
+    return entries
       .filter((e) => (e.isFile() && !e.name.startsWith(TEMP_PREFIX)) || e.isDirectory())
       .map((e) => ({ key: folderKey + e.name + (e.isDirectory() ? '/' : ''), isDir: e.isDirectory() }))
       .filter((c) => c.key.startsWith(prefix) || (c.isDir && prefix.startsWith(c.key)))
       .sort((a, b) => compareKeys(a.key, b.key));
-    for (const child of children) {
-      if (child.isDir) {
-        yield* this.walk(child.key, prefix);
-        continue;
-      }
-      try {
-        const stats = await stat(join(this.root, child.key));
-        yield { key: child.key, sizeBytes: stats.size };
-      } catch (err) {
-        // deleted between readdir and stat: no longer an object
-        if (!isAbsent(err)) throw this.fail(err, 'listing', child.key);
-      }
+  }
+
+  /** The object's size; null when it was deleted since its folder was read. */
+  private async objectInfo(key: string): Promise<ObjectInfo | null> {
+    try {
+      const stats = await stat(join(this.root, key));
+      return { key, sizeBytes: stats.size };
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw this.fail(err, 'listing', key);
     }
   }
 

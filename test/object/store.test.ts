@@ -423,6 +423,28 @@ fileOnly('list orders keys by their bytes as S3 does, even across folders', asyn
   assert.equal((await listAll(store, '')).map((o) => o.key), ['a!/x', 'a-c', 'a.d', 'a/b', 'a0']);
 });
 
+fileOnly('list of a folder larger than its look-ahead keeps key order and sizes, nested folders and loose objects mixed', async ({ store }) => {
+  const keys: string[] = [];
+  // 40 inode folders with 1 to 5 objects each, in two generations, and loose objects among them.
+  for (let ino = 1; ino <= 40; ino++) {
+    for (let block = 0; block < 1 + (ino % 5); block++) keys.push(`blocks/v/${ino}/${1 + (block % 2)}/0/${block}`);
+    if (ino % 7 === 0) keys.push(`blocks/v/${ino}-loose`);
+  }
+  await Promise.all(keys.map((key, i) => store.put(key, Buffer.alloc(i % 13))));
+  const sizes = new Map(keys.map((key, i) => [key, i % 13]));
+  const ordered = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  assert.equal(await listAll(store, 'blocks/'), ordered.map((key) => ({ key, sizeBytes: sizes.get(key) })));
+  assert.equal((await listAll(store, 'blocks/v/3')).map((o) => o.key), ordered.filter((key) => key.startsWith('blocks/v/3')));
+  const firstThree: string[] = [];
+  for await (const info of store.list('blocks/v/')) {
+    firstThree.push(info.key);
+    if (firstThree.length === 3) break;
+  }
+  assert.equal(firstThree, ordered.slice(0, 3), 'a listing stopped early yields what it had');
+  await store.delete(ordered.slice(0, 10));
+  assert.equal((await listAll(store, 'blocks/')).map((o) => o.key), ordered.slice(10));
+});
+
 fileOnly('a full disk fails the put with ENOSPC naming the key and leaves no temp file', async ({ root }) => {
   const run = promisify(execFile);
   const small = join(root, 'small');

@@ -278,7 +278,7 @@ export class FileObjectStore implements ObjectStore {
       found.catch(() => undefined);
       ahead[i] = found;
     };
-    for (let i = 0; i < Math.min(LIST_AHEAD, children.length); i++) lookAt(i);
+    for (let i = 0; i < LIST_AHEAD; i++) lookAt(i);
     for (let i = 0; i < children.length; i++) {
       if (i + LIST_AHEAD < children.length) lookAt(i + LIST_AHEAD);
       const found = await ahead[i]!;

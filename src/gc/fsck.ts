@@ -85,7 +85,14 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
       else if (sizeBytes < block.objectOffset + block.len) problemsHere.push({ kind: 'short', objectKey, detail: `${sizeBytes} bytes, the manifest needs ${block.objectOffset + block.len}` });
       else {
         if (buffer.length < sizeBytes) buffer = Buffer.allocUnsafe(sizeBytes);
-        const { digestUri: digest } = await getDigested(volume.store, objectKey, buffer);
+        let digest: string;
+        try {
+          ({ digestUri: digest } = await getDigested(volume.store, objectKey, buffer));
+        } catch (err) {
+          // fsck fails with the first read that does: the other checkers take nothing more.
+          next = toCheck.length;
+          throw err;
+        }
         if (digest !== block.digestUri) problemsHere.push({ kind: 'checksum', objectKey, detail: `content is ${digest}, the manifest says ${block.digestUri}` });
       }
       if (queued.has(objectKey)) problemsHere.push({ kind: 'queued-but-reachable', objectKey, detail: 'queued for GC while a live manifest still references it' });

@@ -6,6 +6,7 @@ import { collectHistory } from '../../src/gc/history-gc.js';
 import { collectObjects } from '../../src/gc/object-gc.js';
 import { runGc } from '../../src/gc/run.js';
 import { FileBody } from '../../src/io/file-body.js';
+import { IOError } from '../../src/errors.js';
 import { parseBlockObjectKey } from '../../src/layout/object-keys.js';
 import { keys } from '../../src/meta/keys.js';
 import { ROOT_INO } from '../../src/meta/records.js';
@@ -13,6 +14,7 @@ import type { ObjectStore } from '../../src/object/store.js';
 import { findPin, pinSnapshot, retireSnapshot } from '../../src/snapshot/pins.js';
 import type { Volume } from '../../src/volume.js';
 import { openTestVolume, type TestVolume } from '../helpers/volume.js';
+import { expectCode } from '../meta/expect-code.js';
 
 const ROOT = { uid: 0, gid: 0 };
 const MiB = 1024 * 1024;
@@ -207,6 +209,25 @@ test('fsck checks objects several at a time and still reports each damaged one, 
   const manifestOrder = [...expected.keys()].sort((a, b) => parseBlockObjectKey(a)!.ino - parseBlockObjectKey(b)!.ino);
   assert.equal(report.problems.map((p) => [p.kind, p.objectKey]), manifestOrder.map((key) => [expected.get(key), key]));
   assert.equal(progress, Array.from({ length: 30 }, (_, i) => (i + 1) * 1000 + 30), 'one progress step per object, counting up to all');
+});
+
+test('a read that fails ends fsck with its error, and the checkers take no more objects', async () => {
+  const v = tv.volume;
+  for (let i = 0; i < 40; i++) await writeFile(v, `f${i}`, randomBytes(100));
+  const store = v.store as ObjectStore & { getDigested: NonNullable<ObjectStore['getDigested']> };
+  const read = store.getDigested.bind(store);
+  let reads = 0;
+  store.getDigested = async (key, into) => {
+    if (++reads === 5) throw IOError(`reading object ${key} failed: the disk went away`);
+    return read(key, into);
+  };
+  try {
+    await expectCode(() => fsck(v), 'EIO');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(reads < 5 + 8, `${reads} reads: only those already under way finished after the failure`);
+  } finally {
+    store.getDigested = read;
+  }
 });
 
 test.run();

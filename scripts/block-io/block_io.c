@@ -13,10 +13,10 @@
 //   syncFileSystem(path, cb(err))           syncfs(2) of the file system `path` is on
 // All but digest run in libuv's thread pool, digest on the calling thread: for a small input the
 // trip costs more than the digest. Each trip also costs the main thread a wake-up of a pool thread
-// (40-60 us on this kind of machine), so a sync of many paths is one job, not one per call. readObject's size is -1 when the path is not a regular file, and
-// it reads nothing (bytesRead 0, digest null) when the file is larger than `into`. An error has its
-// errno's name as its code (ENOSPC, so that a full disk is reported as one), EIO for names not listed
-// in errno_error.
+// (40-60 us on this kind of machine), so a sync of many paths is one job, not one per call.
+// readObject's size is -1 when the path is not a regular file, and it reads nothing (bytesRead 0,
+// digest null) when the file is larger than `into`. An error has its errno's name as its code
+// (ENOSPC, so that a full disk is reported as one), EIO for names not listed in errno_error.
 
 #include <errno.h>
 #include <fcntl.h>

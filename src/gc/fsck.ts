@@ -70,7 +70,8 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
   for await (const info of volume.store.list(volumeObjectPrefix(volume.name))) stored.set(info.key, info.sizeBytes);
 
   const toCheck = [...reachable];
-  const found: FsckProblem[][] = toCheck.map(() => []);
+  /** Problems with the place of their object in manifest order: checks finish in any order. */
+  const found: Array<{ at: number; problem: FsckProblem }> = [];
   let next = 0;
   let checked = 0;
   // Each checker reads into a buffer of its own, sized from the listing: one read per object.
@@ -79,10 +80,10 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
     while (next < toCheck.length) {
       const at = next++;
       const [objectKey, block] = toCheck[at]!;
-      const problemsHere = found[at]!;
+      const report = (problem: FsckProblem) => found.push({ at, problem });
       const sizeBytes = stored.get(objectKey);
-      if (sizeBytes === undefined) problemsHere.push({ kind: 'missing', objectKey, detail: 'a manifest references it but the store does not have it' });
-      else if (sizeBytes < block.objectOffset + block.len) problemsHere.push({ kind: 'short', objectKey, detail: `${sizeBytes} bytes, the manifest needs ${block.objectOffset + block.len}` });
+      if (sizeBytes === undefined) report({ kind: 'missing', objectKey, detail: 'a manifest references it but the store does not have it' });
+      else if (sizeBytes < block.objectOffset + block.len) report({ kind: 'short', objectKey, detail: `${sizeBytes} bytes, the manifest needs ${block.objectOffset + block.len}` });
       else {
         if (buffer.length < sizeBytes) buffer = Buffer.allocUnsafe(sizeBytes);
         let digest: string;
@@ -93,14 +94,15 @@ export async function fsck(volume: Volume, options: { repair?: boolean; onProgre
           next = toCheck.length;
           throw err;
         }
-        if (digest !== block.digestUri) problemsHere.push({ kind: 'checksum', objectKey, detail: `content is ${digest}, the manifest says ${block.digestUri}` });
+        if (digest !== block.digestUri) report({ kind: 'checksum', objectKey, detail: `content is ${digest}, the manifest says ${block.digestUri}` });
       }
-      if (queued.has(objectKey)) problemsHere.push({ kind: 'queued-but-reachable', objectKey, detail: 'queued for GC while a live manifest still references it' });
+      if (queued.has(objectKey)) report({ kind: 'queued-but-reachable', objectKey, detail: 'queued for GC while a live manifest still references it' });
       options.onProgress?.(++checked, reachable.size);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CHECKERS, toCheck.length) }, checker));
-  for (const problemsHere of found) problems.push(...problemsHere);
+  // A stable sort: an object's own problems stay in the order they were found.
+  for (const { problem } of found.sort((a, b) => a.at - b.at)) problems.push(problem);
 
   const ofUnreadable = (key: string) => unreadable.has(parseBlockObjectKey(key)?.ino ?? -1);
   const leaked = [...stored.keys()].filter((key) => !reachable.has(key) && !queued.has(key) && !staged.has(key) && !ofUnreadable(key));

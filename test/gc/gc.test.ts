@@ -201,8 +201,21 @@ test('fsck checks objects several at a time and still reports each damaged one, 
   await v.store.delete([changed, shortened, removed]);
   await v.store.put(changed, randomBytes(changedSize));
   await v.store.put(shortened, randomBytes(10));
+  const store = v.store as ObjectStore & { getDigested: NonNullable<ObjectStore['getDigested']> };
+  const read = store.getDigested.bind(store);
+  let reading = 0;
+  let mostAtOnce = 0;
+  store.getDigested = async (key, into) => {
+    mostAtOnce = Math.max(mostAtOnce, ++reading);
+    try {
+      return await read(key, into);
+    } finally {
+      reading--;
+    }
+  };
   const progress: number[] = [];
-  const report = await fsck(v, { onProgress: (done, total) => progress.push(done * 1000 + total) });
+  const report = await fsck(v, { onProgress: (done, total) => progress.push(done * 1000 + total) }).finally(() => (store.getDigested = read));
+  assert.ok(mostAtOnce > 1, `objects were read ${mostAtOnce} at a time`);
   assert.not.ok(report.clean);
   const expected = new Map([[changed, 'checksum'], [shortened, 'short'], [removed, 'missing']]);
   // One block per file: manifests are scanned by inode, so that is the order of the report.

@@ -39,6 +39,8 @@ export interface MountedVolume {
    * and then only an explicit exit ends the process.
    */
   unmount(): Promise<{ released: boolean }>;
+  /** Makes the kernel drop the attributes it caches of `ino`, changed by something other than this mount's handlers (`strata put`). */
+  forgetCachedAttrs(ino: number): void;
 }
 
 /** Whether the kernel lists a FUSE mount at `mountpoint`. */
@@ -112,6 +114,7 @@ export async function mountVolume(volume: Volume, mountpoint: string, options: M
   return {
     mountpoint,
     unmountedElsewhere: watcher.ended,
+    forgetCachedAttrs: (ino) => fuse.forgetCachedAttrs(ino),
     unmount: () =>
       (stopping ??= (async () => {
         watcher.stop();

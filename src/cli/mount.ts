@@ -117,6 +117,7 @@ export async function mount(argv: string[]): Promise<number> {
       log: (message, fields) => log('error', message, fields),
       statsText: memoized(STATS_TEXT_TTL_MS, () => metricsText(volume)),
     });
+    ctx.forgetCachedAttrs = (ino) => mounted.forgetCachedAttrs(ino);
     if (!readOnly) {
       stopGc = startGcWorker(volume, { graceMs: (flags.grace as number | undefined) ?? DEFAULT_GRACE_MS, intervalMs: GC_INTERVAL_MS, log: (message, fields) => log(/failed/.test(message) ? 'error' : 'info', message, fields) });
       const stopAutoPublish = volume.files.startAutoPublish(AUTO_PUBLISH_INTERVAL_MS, (ino, err) =>

@@ -27,6 +27,11 @@ export interface OperationContext {
   logFile?: string;
   /** http://127.0.0.1:<port>/metrics when the mount serves metrics over HTTP */
   metricsUrl?: string;
+  /**
+   * Set in a live mount once it is mounted: the kernel may cache a file's attributes for a second,
+   * and a change the mount's own handlers did not make must tell it to drop them.
+   */
+  forgetCachedAttrs?: (ino: number) => void;
   /** set when the caller asked for progress */
   progress?: ProgressReport;
 }
@@ -141,8 +146,11 @@ export const operations: Record<string, Operation> = {
   'snapshot.list': ({ volume }) => listPins(volume),
   'snapshot.retire': ({ volume }, args) => retireSnapshot(volume, stringArg(args, 'name')),
 
-  put: ({ volume, progress }, args) =>
-    putFile(volume, stringArg(args, 'local'), stringArg(args, 'path'), { uid: countArg(args, 'uid', 0), gid: countArg(args, 'gid', 0) }, progress),
+  put: async (ctx, args) => {
+    const put = await putFile(ctx.volume, stringArg(args, 'local'), stringArg(args, 'path'), { uid: countArg(args, 'uid', 0), gid: countArg(args, 'gid', 0) }, ctx.progress);
+    ctx.forgetCachedAttrs?.(put.ino);
+    return put;
+  },
 
   get: async ({ volume, progress }, args) => {
     const snapshot = args.snapshot === undefined ? undefined : await findPin(volume, stringArg(args, 'snapshot'));

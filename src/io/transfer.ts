@@ -18,7 +18,7 @@ export type Progress = (doneBytes: number, totalBytes: number) => void;
 
 const STREAM_CHUNK_BYTES = 4 * 1024 * 1024;
 
-export async function putFile(volume: Volume, localPath: string, path: string, caller: Caller, progress?: Progress): Promise<{ sizeBytes: number; digestUri: string }> {
+export async function putFile(volume: Volume, localPath: string, path: string, caller: Caller, progress?: Progress): Promise<{ ino: number; sizeBytes: number; digestUri: string }> {
   const totalBytes = (await stat(localPath)).size;
   const ns = volume.namespace;
   const { parent, name } = await ns.resolveParent(path);
@@ -43,7 +43,7 @@ export async function putFile(volume: Volume, localPath: string, path: string, c
     }
     const digestUri = sha256Digest(hash);
     await body.publish({ producer: 'sdk', digestUri, sync: true });
-    return { sizeBytes: offset, digestUri };
+    return { ino: inode.ino, sizeBytes: offset, digestUri };
   } finally {
     await volume.files.release(inode.ino);
   }

@@ -1,5 +1,8 @@
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { strataCommandLine } from '../helpers/cli.js';
 import { STRATA_BIN, startMount, type TestMount } from '../helpers/mount.js';
 
 const test = suite('mount basics');
@@ -52,6 +55,17 @@ test('the kernel keeps the attributes of directories and single-name files for a
   const sent = (await getattrs()) - before;
   // One lookup per file (answered by getattr), then nothing; a few more for .stats and the root.
   assert.ok(sent >= files && sent < files + 10, `3 rounds of stat over ${files} files sent ${sent} getattrs`);
+});
+
+test('strata put over a file whose attributes the kernel keeps is seen at once: the mount makes the kernel drop them', async () => {
+  const body = 'the body strata put wrote, longer than the old one\n';
+  const local = join(dirname(m.home), 'put-source');
+  await writeFile(local, body);
+  const file = `${m.mountpoint}/replaced`;
+  // The create's reply lets the kernel keep the file's attributes (and so its size) for a second;
+  // the put and the reads after it fit in that second.
+  const seen = await m.sh(`printf old > ${file} && stat -c %s ${file} && ${strataCommandLine(['put', local, '/replaced', '--home', m.home])} > /dev/null && stat -c %s ${file} && cat ${file}`);
+  assert.is(seen.stdout, `3\n${body.length}\n${body}`);
 });
 
 test('a create answers with the new file\'s attributes: the fgetattr libfuse sends after it stays in the addon', async () => {
